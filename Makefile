@@ -1,0 +1,60 @@
+# The README's two commands: `make demo` (the main job) and `make test` (the suite).
+# Both create .venv when missing, install what they need and prepare the model data, idempotently:
+# stamps under .stamps/ make a second run quick.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMPS := .stamps
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages: espeak-ng (test voices), mosquitto (real broker in tests), alsa-utils (arecord/aplay),
+# sox (audio checks).
+DEB_PACKAGES := espeak-ng mosquitto alsa-utils sox
+
+.PHONY: demo test bench lint prepare clean install system
+
+demo: install prepare
+	$(VENV)/bin/voxhub demo
+
+test: install system prepare
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -x -p no:cacheprovider
+
+bench: install system prepare
+	$(PY) benchmarks/tts.py
+	$(PY) benchmarks/understanding.py
+	$(PY) benchmarks/e2e.py
+	$(PY) benchmarks/satellite.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+install: $(STAMPS)/install
+
+# The CPU hub, the satellite and the test tools. The gpu extra's code paths are tested on CPU with
+# tiny models: torch is pinned to the CPU build that ships on these machines (docs/pins.md), and
+# hexgrad's kokoro is installed without its deps, which would pull misaki[en]'s transformer models.
+$(STAMPS)/install: pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[hub,satellite,dev]'
+	$(PIP) install 'torch==2.13.0' 'transformers>=5.2,<6' 'mistral-common[audio]>=1.13,<2' loguru
+	$(PIP) install --no-deps 'kokoro==0.9.4' 'kokoro-onnx==0.6.1'
+	@mkdir -p $(STAMPS) && touch $@
+
+system: $(STAMPS)/system
+
+$(STAMPS)/system:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@mkdir -p $(STAMPS) && touch $@
+
+prepare: install
+	$(VENV)/bin/voxhub prepare
+
+clean:
+	rm -rf $(STAMPS) $(VENV)

@@ -1,0 +1,26 @@
+"""Settings of the speech recognition stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.asr.voxtral_config import OpenAISettings, VoxtralSettings
+from voxhub.configfile import setting
+
+
+@dataclass
+class AsrConfig:
+    backend: str = setting("whisper", "Recognizer: 'whisper' (faster-whisper, CPU default), "
+                           "'voxtral' (transformers, GPU) or 'openai' (an OpenAI-compatible "
+                           "server such as vLLM).", choices=("whisper", "voxtral", "openai"))
+    model: str = setting("tiny.en", "Model: for whisper 'tiny.en' (embedded), 'base' "
+                         "(embedded multilingual), a CTranslate2 folder or a hub id when online.")
+    language: str | None = setting("en", "Spoken language; empty lets the model detect it.")
+    max_audio_s: float = setting(30.0, "Longer audio is cut to this length with a warning.",
+                                 minimum=1.0)
+
+    # --- audio-LLM backends (hub/asr/voxtral.py, hub/asr/openai.py; owner: U2) ---
+    voxtral: VoxtralSettings = setting(VoxtralSettings, "The 'voxtral' backend: Voxtral through "
+                                       "transformers, in this process (GPU).")
+    openai: OpenAISettings = setting(OpenAISettings, "The 'openai' backend: an OpenAI-compatible "
+                                     "server such as vLLM serving Voxtral.")

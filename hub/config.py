@@ -1,0 +1,58 @@
+"""The hub's settings: one dataclass per stage, composed here and loaded from hub.yaml.
+
+`voxhub config-doc` prints every option with its documentation from these dataclasses, so they
+are the one place options are documented.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.asr.config import AsrConfig
+from hub.intents.config import IntentsConfig
+from hub.mqtt_config import MqttConfig
+from hub.pipeline_config import PipelineConfig
+from hub.tts.config import TtsConfig
+from voxhub.configfile import load_file, setting
+
+
+def default_data_dir() -> Path:
+    """$VOXHUB_DATA, else ~/.local/share/voxhub (XDG_DATA_HOME respected)."""
+    if os.environ.get("VOXHUB_DATA"):
+        return Path(os.environ["VOXHUB_DATA"]).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "voxhub"
+
+
+@dataclass
+class ServerConfig:
+    uri: str = setting("tcp://0.0.0.0:10200", "Where the Wyoming endpoint listens "
+                       "(tcp://HOST:PORT or unix://PATH).")
+    zeroconf: bool = setting(False, "Advertise the endpoint as _wyoming._tcp.local.")
+    zeroconf_name: str = setting("voxhub", "Service name advertised over zeroconf.")
+    max_event_bytes: int = setting(8 * 1024 * 1024, "Largest single event (header, data and "
+                                   "payload) a client may send.", minimum=1024)
+
+
+@dataclass
+class HubConfig:
+    data_dir: Path | None = setting(None, "Model data directory (default $VOXHUB_DATA or "
+                                    "~/.local/share/voxhub).")
+    log_level: str = setting("info", "Logging level.",
+                             choices=("debug", "info", "warning", "error"))
+    server: ServerConfig = setting(ServerConfig, "The Wyoming endpoint.")
+    tts: TtsConfig = setting(TtsConfig, "Text to speech.")
+    asr: AsrConfig = setting(AsrConfig, "Speech recognition.")
+    intents: IntentsConfig = setting(IntentsConfig, "Intents, the home model and replies.")
+    pipeline: PipelineConfig = setting(PipelineConfig, "The satellite pipeline.")
+    mqtt: MqttConfig = setting(MqttConfig, "MQTT broker.")
+
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir or default_data_dir()
+
+
+def load_hub_config(path: str | Path | None) -> HubConfig:
+    return load_file(HubConfig, path)

@@ -1,0 +1,33 @@
+"""Settings of intent recognition, the home model and replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from voxhub.configfile import setting
+
+
+@dataclass
+class IntentsConfig:
+    language: str = setting("en", "Language of the sentence templates and replies.")
+    home: Path | None = setting(None, "Home model YAML (floors, areas, entities); reloaded when "
+                                "it changes. Empty uses the example home in config/home.yaml.")
+    custom_sentences: Path | None = setting(None, "Folder of Home Assistant custom_sentences "
+                                            "(<folder>/<language>/*.yaml or <folder>/*.yaml).")
+    fuzzy: bool = setting(True, "Recover recognizer slips by snapping the transcript to the "
+                          "nearest sentence the home can say; off means strict matching only.")
+    min_confidence: float = setting(0.72, "Fuzzy matches below this confidence are answered "
+                                    "'not recognized' (a wrong action is worse than 'Sorry'). "
+                                    "Calibrated on out-of-domain speech by "
+                                    "benchmarks/understanding.py.", minimum=0.0, maximum=1.0)
+    name_similarity: float = setting(80.0, "How close (0-100, word by word) a heard phrase must "
+                                     "be to one of the home's names to count as that name.",
+                                     minimum=50.0, maximum=100.0)
+    sentences_per_template: int = setting(100, "Sentences sampled per template for the fuzzy "
+                                          "index (more: slower start-up, more memory, slightly "
+                                          "better recovery).", minimum=1, maximum=5000)
+    cache_index: bool = setting(True, "Cache the sampled sentence index in the data directory.")
+    prompt_words: int = setting(30, "Frequent command words put in the recognizer's prompt, "
+                                "next to the home's area and entity names (0: no prompt).",
+                                minimum=0, maximum=200)

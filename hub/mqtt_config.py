@@ -1,0 +1,14 @@
+"""Settings of the hub's MQTT broker connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voxhub.configfile import setting
+
+
+@dataclass
+class MqttConfig:
+    url: str | None = setting(None, "Broker URL (mqtt://user:pass@host:1883, mqtts:// for TLS). "
+                              "Empty: the hub runs an embedded broker.")
+    embedded_port: int = setting(1883, "Port of the embedded broker.", minimum=1, maximum=65535)

@@ -1,0 +1,36 @@
+"""Settings of the text-to-speech stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from voxhub.configfile import setting
+
+
+@dataclass
+class TtsConfig:
+    backend: str = setting("onnx", "Inference backend: 'onnx' (onnxruntime, CPU or CUDA) or "
+                           "'torch' (hexgrad's kokoro KModel, for GPU hubs).",
+                           choices=("onnx", "torch"))
+    model: str | None = setting(None, "Model file (.onnx for onnx, .pth for torch) or a model-hub "
+                                "id when online. Empty: the Kokoro ONNX assembled in the data "
+                                "directory.")
+    torch_config: Path | None = setting(None, "config.json that goes with a torch .pth model "
+                                        "(default: the Kokoro v1.0 config shipped with voxhub).")
+    device: str = setting("cpu", "Where inference runs: 'cpu' or 'cuda'.", choices=("cpu", "cuda"))
+    threads: int = setting(2, "CPU threads for one inference.", minimum=1, maximum=64)
+    voice: str = setting("af_heart", "Default voice, or a weighted blend such as "
+                         "'af_heart:0.7,af_bella:0.3'.")
+    speed: float = setting(1.0, "Default speaking rate.", minimum=0.5, maximum=2.0)
+    voices_dir: Path | None = setting(None, "Extra folder of voice .bin/.npy files "
+                                      "(default: the data directory's voices).")
+    lexicon: Path | None = setting(None, "YAML file of word → phonemes for household names.")
+    max_text_chars: int = setting(10000, "Longest text accepted in one request.", minimum=1)
+    chunk_samples: int = setting(2400, "Samples per audio-chunk event (2400 = 100 ms at 24 kHz).",
+                                 minimum=128)
+    cache_mb: int = setting(64, "Memory for cached rendered replies; 0 disables the cache.",
+                            minimum=0)
+    cache_max_chars: int = setting(300, "Only texts up to this length are cached.", minimum=0)
+    workers: int = setting(1, "Syntheses run at once; more queue (each uses `threads`).",
+                           minimum=1, maximum=16)

@@ -1,0 +1,227 @@
+"""Text → streamed 24 kHz speech: normalise, split, phonemise, render piece by piece.
+
+The first piece is kept short (a clause or a few words) so the satellite starts speaking while the
+rest is rendered; later pieces are whole sentences for natural prosody. Rendering runs in worker
+threads, one piece ahead of the consumer, and stops when the consumer goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hub import data as model_data
+from hub.tts.backend import SAMPLE_RATE, KokoroBackend
+from hub.tts.cache import AudioCache
+from hub.tts.config import TtsConfig
+from hub.tts.g2p import MAX_TOKENS, Phonemizer, load_lexicon
+from hub.tts.text import Segment, normalize, parse_ssml, segments_for, split_long
+from hub.tts.voices import UnknownVoiceError, VoiceInfo, VoiceLibrary
+from voxhub.audio import float_to_pcm16
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Length of the first piece, in characters: about a second of speech, rendered in ~0.2 s.
+FIRST_PIECE_CHARS = 24
+#: Silence kept around each piece after trimming, and added between pieces.
+EDGE_SILENCE_S = 0.04
+CLAUSE_PAUSE_S = 0.06
+SENTENCE_PAUSE_S = 0.22
+
+
+class TextTooLongError(ValueError):
+    pass
+
+
+@dataclass
+class Request:
+    text: str
+    voice: str
+    speed: float
+    ssml: bool = False
+
+
+class Synthesizer:
+    """Kokoro behind one streaming interface, shared by the Wyoming server, the pipeline and
+    `voxhub say`."""
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, config: TtsConfig, data_dir: Path) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.backend: KokoroBackend | None = None
+        folders = [p for p in (config.voices_dir, model_data.voices_dir(data_dir)) if p]
+        self.voices = VoiceLibrary(folders)
+        self.phonemizer = Phonemizer(load_lexicon(config.lexicon))
+        self.cache = AudioCache(config.cache_mb * 1024 * 1024)
+        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="kokoro")
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load the model and warm it up (blocking), so the first reply is as fast as the rest."""
+        if self.backend is not None:
+            return
+        if not self.voices.names:
+            raise model_data.DataError(
+                f"no Kokoro voices in {model_data.voices_dir(self.data_dir)}: run `voxhub prepare`")
+        self.voices.parse(self.config.voice)
+        if self.config.backend == "torch":
+            from hub.tts.torch_backend import TorchBackend
+
+            if not self.config.model:
+                raise ValueError("tts.backend 'torch' needs tts.model: a Kokoro .pth file or a "
+                                 "model-hub id such as hexgrad/Kokoro-82M")
+            self.backend = TorchBackend(self.config.model, self.config.torch_config,
+                                        self.config.device, self.config.threads)
+        else:
+            from hub.tts.onnx import OnnxBackend
+
+            model = Path(self.config.model) if self.config.model else \
+                model_data.ensure_kokoro_onnx(self.data_dir)
+            self.backend = OnnxBackend(model, self.config.device, self.config.threads)
+        self.synthesize("Ready.", self.config.voice, 1.0)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def voice_infos(self) -> list[VoiceInfo]:
+        return self.voices.infos()
+
+    def request(self, text: str, voice: str | None = None, speed: float | None = None,
+                ssml: bool = False) -> Request:
+        """Validate a request up front, so errors reach the client before any audio."""
+        if len(text) > self.config.max_text_chars:
+            raise TextTooLongError(f"text of {len(text)} characters exceeds the limit of "
+                                   f"{self.config.max_text_chars} (tts.max_text_chars)")
+        voice = (voice or self.config.voice).strip()
+        self.voices.parse(voice)
+        lang = self.voices.info_for(voice).g2p_language
+        if lang not in self.phonemizer.available_languages():
+            self.phonemizer.phonemes("", lang)  # raises with the list of languages that can run
+        speed = self.config.speed if speed is None else float(speed)
+        if not 0.5 <= speed <= 2.0:
+            raise ValueError(f"speed {speed} out of range; allowed: 0.5 to 2.0")
+        return Request(text, voice, speed, ssml)
+
+    def segments(self, request: Request) -> list[Segment]:
+        lang = self.voices.info_for(request.voice).g2p_language
+        parts = parse_ssml(request.text) if request.ssml else [Segment(request.text)]
+        result: list[Segment] = []
+        for part in parts:
+            if part.text:
+                pieces = segments_for(normalize(part.text, lang), max_chars=300,
+                                      first_chars=0 if result else FIRST_PIECE_CHARS,
+                                      sentence_pause_s=SENTENCE_PAUSE_S)
+                if pieces:
+                    pieces[-1].pause_s = max(pieces[-1].pause_s, part.pause_s)
+                result.extend(pieces)
+            elif result:
+                result[-1].pause_s += part.pause_s
+            else:
+                result.append(Segment("", part.pause_s))
+        return result
+
+    def phonemes(self, text: str, voice: str | None = None, ssml: bool = False) -> list[str]:
+        """What would be spoken, piece by piece (`voxhub say --phonemes`)."""
+        request = self.request(text, voice, None, ssml)
+        lang = self.voices.info_for(request.voice).g2p_language
+        return [self.phonemizer.phonemes(s.text, lang) for s in self.segments(request) if s.text]
+
+    async def stream(self, text: str, voice: str | None = None, speed: float | None = None,
+                     ssml: bool = False) -> AsyncIterator[bytes]:
+        """PCM16 mono 24 kHz, one piece per segment, the first as soon as it is rendered."""
+        request = self.request(text, voice, speed, ssml)
+        key = self.cache.key(f"{'ssml:' if ssml else ''}{text}", request.voice, request.speed)
+        cached = self.cache.get(key) if len(text) <= self.config.cache_max_chars else None
+        if cached is not None:
+            for piece in cached:
+                yield piece
+            return
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=2)
+
+        async def produce() -> None:
+            try:
+                for segment in self.segments(request):
+                    pcm = await loop.run_in_executor(self._executor, self._render, segment,
+                                                     request)
+                    await queue.put(pcm)
+                await queue.put(None)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as err:  # handed to the consumer, which re-raises it
+                await queue.put(err)
+
+        producer = asyncio.create_task(produce())
+        pieces: list[bytes] = []
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                pieces.append(item)
+                yield item
+        finally:
+            producer.cancel()
+        if len(text) <= self.config.cache_max_chars and self.config.cache_mb:
+            self.cache.put(key, pieces)
+
+    def synthesize(self, text: str, voice: str | None = None, speed: float | None = None,
+                   ssml: bool = False) -> bytes:
+        """The whole utterance at once (blocking): `voxhub say` and warm-up."""
+        request = self.request(text, voice, speed, ssml)
+        return b"".join(self._render(s, request) for s in self.segments(request))
+
+    # -- rendering -------------------------------------------------------------------------
+
+    def _render(self, segment: Segment, request: Request) -> bytes:
+        assert self.backend is not None, "Synthesizer.load() was not called"
+        started = time.perf_counter()
+        audio = np.zeros(0, dtype=np.float32)
+        if segment.text:
+            lang = self.voices.info_for(request.voice).g2p_language
+            chunks = []
+            for tokens in self._token_pieces(segment.text, lang):
+                style = self.voices.style(request.voice, len(tokens))
+                chunks.append(_trim(self.backend.infer(tokens, style, request.speed)))
+            audio = np.concatenate(chunks) if chunks else audio
+        pause = segment.pause_s or CLAUSE_PAUSE_S
+        audio = np.concatenate([audio, np.zeros(int(pause * SAMPLE_RATE), dtype=np.float32)])
+        _LOGGER.debug("rendered %.2f s of audio in %.3f s: %r", len(audio) / SAMPLE_RATE,
+                      time.perf_counter() - started, segment.text[:60])
+        return float_to_pcm16(audio)
+
+    def _token_pieces(self, text: str, lang: str) -> list[list[int]]:
+        """Phoneme ids in pieces of at most 510 tokens, cut between words when needed."""
+        tokens = self.phonemizer.tokens(self.phonemizer.phonemes(text, lang))
+        if len(tokens) <= MAX_TOKENS:
+            return [tokens] if tokens else []
+        halves = split_long(text, max(1, len(text) // 2))
+        if len(halves) < 2:  # one enormous "word": cut the ids themselves
+            return [tokens[i:i + MAX_TOKENS] for i in range(0, len(tokens), MAX_TOKENS)]
+        return [p for half in halves for p in self._token_pieces(half, lang)]
+
+
+def _trim(audio: np.ndarray, threshold: float = 0.01) -> np.ndarray:
+    """Cut Kokoro's leading and trailing silence so pieces join without gaps."""
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    if len(loud) == 0:
+        return audio[:0]
+    margin = int(EDGE_SILENCE_S * SAMPLE_RATE)
+    return audio[max(0, loud[0] - margin): loud[-1] + margin]
+
+
+__all__ = ["Synthesizer", "TextTooLongError", "UnknownVoiceError"]

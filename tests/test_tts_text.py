@@ -1,0 +1,77 @@
+"""Text normalisation, SSML and splitting: what the voice says for what a reply contains."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hub.tts.text import normalize, parse_ssml, segments_for, split_long
+
+
+@pytest.mark.parametrize(("text", "spoken"), [
+    ("It is 7:30 pm.", "It is seven thirty P M."),
+    ("Wake up at 6:05", "Wake up at six oh five"),
+    ("The timer ends at 14:00.", "The timer ends at fourteen o'clock."),
+    ("Set for 7 am", "Set for seven A M"),
+    ("It is 21 °C inside", "It is twenty-one degrees Celsius inside"),
+    ("Outside it is -3.5°F", "Outside it is minus three point five degrees Fahrenheit"),
+    ("Humidity is 45%", "Humidity is forty-five percent"),
+    ("That costs $3.20", "That costs three dollars and twenty cents"),
+    ("A ticket is €1", "A ticket is one euro"),
+    ("Dr. Smith lives on Oak St.", "Doctor Smith lives on Oak Street"),
+    ("The 1st floor", "The first floor"),
+    ("Using 3.5 kW right now", "Using three point five kilowatts right now"),
+    ("Wind at 15 km/h", "Wind at fifteen kilometers per hour"),
+    ("Tom & Jerry", "Tom and Jerry"),
+    ("1,250 steps", "one thousand, two hundred and fifty steps"),
+])
+def test_home_replies_are_spelled_out(text: str, spoken: str) -> None:
+    assert normalize(text) == spoken
+
+
+def test_other_languages_get_their_own_number_words() -> None:
+    assert normalize("Hay 3 luces", "es") == "Hay tres luces"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text)
+
+
+def test_long_text_is_split_under_the_limit_without_losing_or_repeating_words() -> None:
+    text = ("The kitchen lights are on, the living room is at twenty one degrees; "
+            "the garage door is closed and locked. ") * 30 + "Good night!"
+    segments = segments_for(text, max_chars=120, first_chars=24)
+    assert all(len(s.text) <= 120 for s in segments)
+    assert _words(" ".join(s.text for s in segments)) == _words(text)
+
+
+def test_a_sentence_without_punctuation_is_cut_between_words() -> None:
+    sentence = " ".join(f"word{i}" for i in range(200))
+    pieces = split_long(sentence, 50)
+    assert all(len(p) <= 50 for p in pieces)
+    assert " ".join(pieces).split() == sentence.split()
+
+
+def test_the_first_piece_is_short_so_audio_starts_early() -> None:
+    segments = segments_for("Turned on the kitchen lights and the living room lamp in the hall.",
+                            first_chars=24)
+    assert len(segments[0].text) < 40
+    assert len(segments) >= 2
+
+
+def test_ssml_markup_is_never_text_and_breaks_become_pauses() -> None:
+    segments = parse_ssml('<speak>Hello <break time="500ms"/> there, '
+                          '<sub alias="World Wide Web">WWW</sub>. <emphasis>Done</emphasis>'
+                          '<break strength="strong"/></speak>')
+    text = " ".join(s.text for s in segments)
+    assert "<" not in text and "break" not in text
+    assert "World Wide Web" in text and "WWW" not in text
+    assert segments[0].text == "Hello" and segments[0].pause_s == pytest.approx(0.5)
+    assert segments[-1].pause_s == pytest.approx(0.7)
+
+
+def test_ssml_without_speak_root_and_invalid_ssml() -> None:
+    assert parse_ssml("Plain <break time='1s'/> text")[0].pause_s == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="invalid SSML"):
+        parse_ssml("<speak>unclosed <emphasis></speak>")

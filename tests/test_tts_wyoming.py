@@ -1,0 +1,193 @@
+"""The TTS program over Wyoming, through the real `wyoming` client, as Home Assistant uses it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncClient
+from wyoming.error import Error
+from wyoming.event import Event
+from wyoming.info import Describe, Info
+from wyoming.tts import (
+    Synthesize,
+    SynthesizeChunk,
+    SynthesizeStart,
+    SynthesizeStop,
+    SynthesizeStopped,
+    SynthesizeVoice,
+)
+
+from hub.tts.program import TtsServerProgram
+from tests.plugins.hub import ThreadedHub, rms, transcribe
+
+
+@pytest.fixture(scope="module")
+def tts_hub(synthesizer):
+    hub = ThreadedHub([TtsServerProgram(synthesizer, chunk_samples=1200)],
+                      max_event_bytes=64 * 1024)
+    yield hub
+    hub.close()
+
+
+async def _read_audio(client: AsyncClient, until: str = "audio-stop",
+                      timeout: float = 60) -> tuple[list[Event], bytes]:
+    events, pcm = [], bytearray()
+    while True:
+        event = await asyncio.wait_for(client.read_event(), timeout)
+        assert event is not None, "server closed the connection"
+        events.append(event)
+        if AudioChunk.is_type(event.type):
+            pcm += AudioChunk.from_event(event).audio
+        if event.type == until or Error.is_type(event.type):
+            return events, bytes(pcm)
+
+
+async def test_describe_lists_every_voice_and_streaming_support(tts_hub) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Describe().event())
+        info = Info.from_event(await client.read_event())
+    (tts,) = info.tts
+    assert tts.supports_synthesize_streaming
+    english = [v for v in tts.voices if v.languages[0] in ("en_US", "en_GB")]
+    assert len(english) == 28
+    heart = next(v for v in tts.voices if v.name == "af_heart")
+    assert heart.description and heart.attribution.name.startswith("hexgrad")
+
+
+async def test_synthesize_answers_with_one_24khz_audio_stream(tts_hub, whisper_tiny) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(text="Turned on the kitchen lights.").event())
+        events, pcm = await _read_audio(client)
+    start = AudioStart.from_event(events[0])
+    assert (start.rate, start.width, start.channels) == (24000, 2, 1)
+    chunks = [AudioChunk.from_event(e) for e in events if AudioChunk.is_type(e.type)]
+    assert all(len(c.audio) <= 1200 * 2 for c in chunks) and len(chunks) > 5
+    assert AudioStop.is_type(events[-1].type)
+    assert transcribe(whisper_tiny, pcm, 24000) == "turned on the kitchen lights"
+
+
+async def test_streamed_text_is_answered_sentence_by_sentence(tts_hub, whisper_tiny) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(SynthesizeStart(voice=SynthesizeVoice(name="am_michael")).event())
+        for piece in ["The garage ", "door is closed. ", "Good ", "night."]:
+            await client.write_event(SynthesizeChunk(text=piece).event())
+        # Home Assistant also sends the whole text for servers without streaming: ignored.
+        await client.write_event(Synthesize(text="The garage door is closed. Good night.").event())
+        await client.write_event(SynthesizeStop().event())
+        events, pcm = await _read_audio(client, until="synthesize-stopped")
+    types = [e.type for e in events]
+    assert types[0] == "audio-start" and types.count("audio-start") == 1
+    assert types.count("audio-stop") == 1 and types[-2:] == ["audio-stop", "synthesize-stopped"]
+    assert SynthesizeStopped.is_type(events[-1].type)
+    heard = transcribe(whisper_tiny, pcm, 24000)
+    assert "garage door is closed" in heard and "night" in heard
+
+
+async def test_several_clients_are_served_at_once(tts_hub) -> None:
+    async def one(text: str) -> bytes:
+        async with AsyncClient.from_uri(tts_hub.uri) as client:
+            await client.write_event(Synthesize(text=text).event())
+            return (await _read_audio(client))[1]
+
+    results = await asyncio.gather(*(one(f"Timer number {i} is done.") for i in range(3)))
+    assert all(rms(pcm) > 0.01 for pcm in results)
+
+
+async def test_describe_is_answered_while_synthesizing(tts_hub) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(
+            text="This is a rather long announcement about the state of every room. " * 4
+        ).event())
+        await client.write_event(Describe().event())
+        types = []
+        while not types or types[-1] != "audio-stop":
+            types.append((await asyncio.wait_for(client.read_event(), 60)).type)
+    assert types.index("info") < types.index("audio-stop")
+
+
+async def test_a_client_that_disconnects_mid_stream_cancels_its_work(tts_hub) -> None:
+    client = AsyncClient.from_uri(tts_hub.uri)
+    await client.connect()
+    await client.write_event(Synthesize(text="A very long story about the house. " * 30).event())
+    assert (await client.read_event()).type == "audio-start"
+    await client.disconnect()
+    deadline = time.monotonic() + 10
+    while tts_hub.endpoint.connections and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not tts_hub.endpoint.connections
+    async with AsyncClient.from_uri(tts_hub.uri) as other:  # still serving
+        await other.write_event(Synthesize(text="Still here.").event())
+        assert rms((await _read_audio(other))[1]) > 0.01
+
+
+async def test_unknown_voice_gets_an_error_naming_close_voices_and_the_connection_stays(
+        tts_hub) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(text="Hi", voice=SynthesizeVoice(name="af_hart")).event())
+        error = Error.from_event(await client.read_event())
+        assert "af_heart" in error.text and error.code == "unknown-voice"
+        await client.write_event(Synthesize(text="Hi there.").event())
+        assert rms((await _read_audio(client))[1]) > 0.01
+
+
+async def test_empty_text_gives_an_empty_audio_stream(tts_hub) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(text="   ").event())
+        events, pcm = await _read_audio(client)
+    assert [e.type for e in events] == ["audio-start", "audio-stop"] and pcm == b""
+
+
+async def test_text_over_the_limit_is_refused(tts_hub) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(text="word " * 2001).event())
+        error = Error.from_event(await client.read_event())
+    assert error.code == "text-too-long" and "10000" in error.text
+
+
+async def test_ssml_is_never_read_aloud_and_breaks_are_silence(tts_hub, whisper_tiny) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(
+            text='<speak>Lights on.<break time="1500ms"/>Lights off.</speak>',
+            text_format="ssml").event())
+        _, pcm = await _read_audio(client)
+    heard = transcribe(whisper_tiny, pcm, 24000)
+    assert "speak" not in heard and "break" not in heard and "lights" in heard
+    samples = [abs(int.from_bytes(pcm[i:i + 2], "little", signed=True))
+               for i in range(0, len(pcm), 2)]
+    longest, run = 0, 0
+    for s in samples:
+        run = run + 1 if s < 100 else 0
+        longest = max(longest, run)
+    assert longest / 24000 >= 1.4
+
+
+@pytest.mark.parametrize("garbage", [
+    b"this is not json\n",
+    b'{"type": "synthesize", "data_length": 99999999}\n',
+    b'\xff\xfe{"type": "synthesize"}\n',
+    b'["a", "list"]\n',
+])
+async def test_malformed_events_end_only_that_connection(tts_hub, garbage: bytes) -> None:
+    host, port = tts_hub.uri.removeprefix("tcp://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(garbage)
+    await writer.drain()
+    rest = await asyncio.wait_for(reader.read(), 10)  # the server closes the connection
+    header = json.loads(rest.split(b"\n", 1)[0])
+    assert header["type"] == "error"
+    writer.close()
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Describe().event())
+        assert (await client.read_event()).type == "info"
+
+
+async def test_event_data_of_the_wrong_shape_keeps_the_connection(tts_hub) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Event(type="synthesize", data={"voice": "af_heart"}))
+        assert (await client.read_event()).type == "error"
+        await client.write_event(Describe().event())
+        assert (await client.read_event()).type == "info"
