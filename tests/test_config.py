@@ -49,14 +49,14 @@ def test_a_bad_value_names_file_key_and_what_is_allowed(tmp_path: Path, text: st
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nothere.yaml: cannot read"):
+    with pytest.raises(ConfigError, match=r"nothere\.yaml: cannot read"):
         load_file(HubConfig, tmp_path / "nothere.yaml")
 
 
 def test_command_line_values_override_and_are_validated() -> None:
     config = override(HubConfig(), "tts.speed", "1.5", "--speed")
     assert config.tts.speed == 1.5
-    with pytest.raises(ConfigError, match="--speed: tts.speed: 9.0 is out of range"):
+    with pytest.raises(ConfigError, match=r"--speed: tts\.speed: 9\.0 is out of range"):
         override(HubConfig(), "tts.speed", "9", "--speed")
 
 

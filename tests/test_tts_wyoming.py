@@ -127,7 +127,8 @@ async def test_a_client_that_disconnects_mid_stream_cancels_its_work(tts_hub) ->
 async def test_unknown_voice_gets_an_error_naming_close_voices_and_the_connection_stays(
         tts_hub) -> None:
     async with AsyncClient.from_uri(tts_hub.uri) as client:
-        await client.write_event(Synthesize(text="Hi", voice=SynthesizeVoice(name="af_hart")).event())
+        bad_voice = SynthesizeVoice(name="af_hart")
+        await client.write_event(Synthesize(text="Hi", voice=bad_voice).event())
         error = Error.from_event(await client.read_event())
         assert "af_heart" in error.text and error.code == "unknown-voice"
         await client.write_event(Synthesize(text="Hi there.").event())
