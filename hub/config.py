@@ -32,6 +32,9 @@ class ServerConfig:
                        "(tcp://HOST:PORT or unix://PATH).")
     zeroconf: bool = setting(False, "Advertise the endpoint as _wyoming._tcp.local.")
     zeroconf_name: str = setting("voxhub", "Service name advertised over zeroconf.")
+    programs: list[str] = setting(["tts", "asr", "intent", "handle", "pipeline"],
+                                  "Programs served on the endpoint (a TTS-only hub loads no "
+                                  "recognizer). Any of: tts, asr, intent, handle, pipeline.")
     max_event_bytes: int = setting(8 * 1024 * 1024, "Largest single event (header, data and "
                                    "payload) a client may send.", minimum=1024)
 
@@ -48,6 +51,13 @@ class HubConfig:
     intents: IntentsConfig = setting(IntentsConfig, "Intents, the home model and replies.")
     pipeline: PipelineConfig = setting(PipelineConfig, "The satellite pipeline.")
     mqtt: MqttConfig = setting(MqttConfig, "MQTT broker.")
+
+    def __post_init__(self) -> None:
+        known = {"tts", "asr", "intent", "handle", "pipeline"}
+        unknown = [p for p in self.server.programs if p not in known]
+        if unknown:
+            raise ValueError(f"server.programs: unknown program '{unknown[0]}'; allowed: "
+                             f"{', '.join(sorted(known))}")
 
     @property
     def data_path(self) -> Path:

@@ -11,4 +11,6 @@ from voxhub.configfile import setting
 class MqttConfig:
     url: str | None = setting(None, "Broker URL (mqtt://user:pass@host:1883, mqtts:// for TLS). "
                               "Empty: the hub runs an embedded broker.")
+    embedded: bool = setting(True, "Run the embedded broker (amqtt) when no url is given; turn "
+                             "off when satellites use a broker of their own.")
     embedded_port: int = setting(1883, "Port of the embedded broker.", minimum=1, maximum=65535)

@@ -72,8 +72,18 @@ def config_from_args(args: argparse.Namespace) -> Any:
             from voxhub.configfile import ConfigError
 
             raise ConfigError(f"--set {item}: expected KEY=VALUE")
-        config = _override(config, key.strip(), value.strip(), f"--set {key.strip()}")
+        config = _override(config, key.strip(), _yaml_value(value), f"--set {key.strip()}")
     return config
+
+
+def _yaml_value(text: str) -> Any:
+    """`--set` values are YAML, so lists and numbers can be given: --set server.programs=[tts]."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        return text
 
 
 def _override(config: Any, key: str, value: Any, source: str) -> Any:
@@ -112,7 +122,7 @@ class Hub:
         programs = await self._programs()
         self.endpoint = Endpoint(programs, self.config.server.max_event_bytes)
         await self.endpoint.start(uri or self.config.server.uri)
-        if self.config.mqtt.url is None and self.config.mqtt.embedded_port:
+        if self.config.mqtt.url is None and self.config.mqtt.embedded:
             from hub.broker import start_embedded_broker
 
             self._extras.append(await start_embedded_broker("0.0.0.0",
@@ -128,9 +138,17 @@ class Hub:
         from hub.tts.program import TtsServerProgram
 
         loop = asyncio.get_running_loop()
+        wanted = set(self.config.server.programs)
         self.synthesizer = Synthesizer(self.config.tts, self.config.data_path)
-        loads = [loop.run_in_executor(None, self.synthesizer.load)]
-        programs: list[Any] = [TtsServerProgram(self.synthesizer, self.config.tts.chunk_samples)]
+        programs: list[Any] = []
+        loads = []
+        if wanted & {"tts", "pipeline"}:
+            loads.append(loop.run_in_executor(None, self.synthesizer.load))
+        if "tts" in wanted:
+            programs.append(TtsServerProgram(self.synthesizer, self.config.tts.chunk_samples))
+        if not wanted & {"asr", "intent", "handle", "pipeline"}:
+            await asyncio.gather(*loads)
+            return programs
         try:
             from hub.understanding import Understander
         except ModuleNotFoundError as err:
@@ -141,15 +159,17 @@ class Hub:
 
             self.understander = Understander(self.config, self._home_source())
             loads.append(loop.run_in_executor(None, self.understander.load))
-            programs += [AsrProgram(self.understander), IntentProgram(self.understander),
-                         HandleProgram(self.understander)]
+            programs += [program(self.understander) for name, program in (
+                ("asr", AsrProgram), ("intent", IntentProgram), ("handle", HandleProgram))
+                if name in wanted]
             try:
                 from hub.pipeline.program import PipelineProgram
             except ModuleNotFoundError as err:
                 _LOGGER.warning("satellite pipeline unavailable: %s", err)
             else:
-                programs.append(PipelineProgram(self.config.pipeline, self.understander,
-                                                self.synthesizer))
+                if "pipeline" in wanted:
+                    programs.append(PipelineProgram(self.config.pipeline, self.understander,
+                                                    self.synthesizer))
         await asyncio.gather(*loads)
         return programs
 

@@ -1,0 +1,181 @@
+"""TTS benchmark: voxhub's Kokoro server against kokoro-onnx's own `Kokoro.create`, same run.
+
+Workload: 10 fixed Home Assistant replies of 1–3 sentences (20–200 characters).
+- voxhub: a real `voxhub hub` process serving only TTS; first audio is measured at a Wyoming client
+  (send `synthesize` → first `audio-chunk`), RTF as total time / audio duration; then every reply
+  again for the cached first audio. Peak RSS is the server process's high-water mark.
+- reference: kokoro-onnx 0.6.1 on the same ONNX file and voice tables, in-process:
+  `Kokoro.create` for RTF, `Kokoro.create_stream` for its first audio.
+Prints one JSON object. Targets: RTF ≤ reference, first audio ≤ 0.35 s, cached ≤ 20 ms,
+server peak RSS ≤ 700 MB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REPLIES = [
+    "Turned on the kitchen lights.",
+    "The garage door is closed.",
+    "Set a timer for ten minutes.",
+    "The living room temperature is 21 °C.",
+    "Good morning! It is 7:30 am and it will rain later today.",
+    "I added milk and eggs to your shopping list.",
+    "The front door is locked. All windows are closed. Good night!",
+    "Playing your morning playlist in the kitchen.",
+    "The humidity in the bathroom is 65%. I turned on the fan for 15 minutes.",
+    "Sorry, I could not find a device called basement heater. Which room is it in?",
+]
+VOICE = "af_heart"
+THREADS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def wyoming_round(uri: str, text: str) -> tuple[float, float, float]:
+    """(first audio s, total s, audio s) for one reply, measured at the client."""
+    from wyoming.audio import AudioChunk, AudioStop
+    from wyoming.client import AsyncClient
+    from wyoming.tts import Synthesize, SynthesizeVoice
+
+    async with AsyncClient.from_uri(uri) as client:
+        started = time.perf_counter()
+        await client.write_event(Synthesize(text=text, voice=SynthesizeVoice(name=VOICE)).event())
+        first, samples = None, 0
+        while True:
+            event = await client.read_event()
+            if event is None:
+                raise ConnectionError("hub closed the connection")
+            if AudioChunk.is_type(event.type):
+                first = first or time.perf_counter() - started
+                samples += len(AudioChunk.from_event(event).audio) // 2
+            elif AudioStop.is_type(event.type):
+                return first or 0.0, time.perf_counter() - started, samples / 24000
+            elif event.type == "error":
+                raise RuntimeError(event.data)
+
+
+async def wait_ready(uri: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    from wyoming.client import AsyncClient
+    from wyoming.info import Describe
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("voxhub hub exited during start-up")
+        try:
+            async with AsyncClient.from_uri(uri) as client:
+                await client.write_event(Describe().event())
+                if await asyncio.wait_for(client.read_event(), 5):
+                    return
+        except OSError:
+            await asyncio.sleep(0.5)
+    raise TimeoutError("voxhub hub did not start")
+
+
+def bench_voxhub() -> dict[str, float]:
+    port = free_port()
+    uri = f"tcp://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voxhub.cli", "hub", "--uri", uri, "--threads", str(THREADS),
+         "--set", "server.programs=[tts]", "--set", "mqtt.embedded=false",
+         "--log-level", "warning"], cwd=ROOT)
+    try:
+        asyncio.run(wait_ready(uri, proc))
+        rounds = [asyncio.run(wyoming_round(uri, text)) for text in REPLIES]
+        cached = [asyncio.run(wyoming_round(uri, text)) for text in REPLIES]
+        rss = peak_rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {
+        "rtf_median": statistics.median(total / audio for _, total, audio in rounds),
+        "first_audio_s_median": statistics.median(first for first, _, _ in rounds),
+        "first_audio_s_max": max(first for first, _, _ in rounds),
+        "cached_first_audio_s_median": statistics.median(first for first, _, _ in cached),
+        "server_peak_rss_mb": rss,
+    }
+
+
+def bench_reference() -> dict[str, float]:
+    """kokoro-onnx's own pipeline on the same model and voices (in-process, as its users run it)."""
+    os.environ["ONNX_NUM_THREADS"] = str(THREADS)
+    import onnxruntime as ort
+    from kokoro_onnx import Kokoro
+
+    from hub import data
+    from hub.config import default_data_dir
+    from hub.tts.voices import VoiceLibrary
+
+    data_dir = default_data_dir()
+    model = data.ensure_kokoro_onnx(data_dir)
+    library = VoiceLibrary([data.voices_dir(data_dir)])
+    with tempfile.TemporaryDirectory() as tmp:
+        voices = Path(tmp) / "voices.npz"
+        np.savez(voices, **{name: library.style_table(name) for name in library.names})
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = THREADS
+        session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        kokoro = Kokoro.from_session(session, str(voices))
+        kokoro.create("Warm up.", voice=VOICE)
+        rtfs, firsts = [], []
+        for text in REPLIES:
+            started = time.perf_counter()
+            audio, rate = kokoro.create(text, voice=VOICE)
+            rtfs.append((time.perf_counter() - started) / (len(audio) / rate))
+
+            async def first_chunk(text: str = text) -> float:
+                started = time.perf_counter()
+                async for _ in kokoro.create_stream(text, voice=VOICE):
+                    return time.perf_counter() - started
+                return 0.0
+
+            firsts.append(asyncio.run(first_chunk()))
+    return {"reference_rtf_median": statistics.median(rtfs),
+            "reference_first_audio_s_median": statistics.median(firsts)}
+
+
+def main() -> None:
+    result = {"replies": len(REPLIES), "voice": VOICE, "threads": THREADS}
+    result.update(bench_voxhub())
+    result.update(bench_reference())
+    result["rtf_ratio_to_reference"] = result["rtf_median"] / result["reference_rtf_median"]
+    result["first_audio_ratio_to_reference"] = (result["first_audio_s_median"]
+                                                / result["reference_first_audio_s_median"])
+    result["targets_met"] = {
+        "rtf_le_reference": result["rtf_median"] <= result["reference_rtf_median"],
+        "first_audio_le_0.35s": result["first_audio_s_median"] <= 0.35,
+        "cached_first_audio_le_20ms": result["cached_first_audio_s_median"] <= 0.020,
+        "server_peak_rss_le_700mb": result["server_peak_rss_mb"] <= 700,
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
