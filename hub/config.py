@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.asr.config import AsrConfig
+from hub.home_assistant_config import HomeAssistantConfig
 from hub.intents.config import IntentsConfig
 from hub.mqtt_config import MqttConfig
 from hub.pipeline_config import PipelineConfig
@@ -51,6 +52,8 @@ class HubConfig:
     intents: IntentsConfig = setting(IntentsConfig, "Intents, the home model and replies.")
     pipeline: PipelineConfig = setting(PipelineConfig, "The satellite pipeline.")
     mqtt: MqttConfig = setting(MqttConfig, "MQTT broker.")
+    home_assistant: HomeAssistantConfig = setting(HomeAssistantConfig, "Home Assistant as the "
+                                                  "home model (instead of intents.home).")
 
     def __post_init__(self) -> None:
         known = {"tts", "asr", "intent", "handle", "pipeline"}

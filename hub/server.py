@@ -157,7 +157,7 @@ class Hub:
             from hub.asr.program import AsrProgram
             from hub.intents.program import HandleProgram, IntentProgram
 
-            self.understander = Understander(self.config, self._home_source())
+            self.understander = Understander(self.config, await self._home_source())
             loads.append(loop.run_in_executor(None, self.understander.load))
             programs += [program(self.understander) for name, program in (
                 ("asr", AsrProgram), ("intent", IntentProgram), ("handle", HandleProgram))
@@ -173,15 +173,17 @@ class Hub:
         await asyncio.gather(*loads)
         return programs
 
-    def _home_source(self) -> Any:
-        ha = getattr(self.config, "home_assistant", None)
-        if ha is not None and (getattr(ha, "url", None) or getattr(ha, "supervisor", False)):
-            from hub.intents.home_assistant import HomeAssistantHomeSource
+    async def _home_source(self) -> Any:
+        """Home Assistant's own registries when configured, else the YAML home (Understander)."""
+        ha = self.config.home_assistant
+        if not ha.enabled:
+            return None
+        from hub.intents.home_assistant import HomeAssistantHomeSource
 
-            source = HomeAssistantHomeSource.from_config(ha)
-            self._extras.append(source)
-            return source
-        return None
+        source = HomeAssistantHomeSource.from_config(ha)
+        self._extras.append(source)
+        await source.start(wait_s=10)  # never blocks longer, even when Home Assistant is down
+        return source
 
     async def stop(self) -> None:
         if self.endpoint is not None:

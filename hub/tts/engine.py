@@ -88,7 +88,7 @@ class Synthesizer:
             model = Path(self.config.model) if self.config.model else \
                 model_data.ensure_kokoro_onnx(self.data_dir)
             self.backend = OnnxBackend(model, self.config.device, self.config.threads)
-        self.synthesize("Ready.", self.config.voice, 1.0)
+        self.synthesize("Ready.", self.config.voice, 1.0)  # warm-up: first reply as fast as later
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

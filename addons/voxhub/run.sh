@@ -1,0 +1,81 @@
+#!/usr/bin/with-contenv bashio
+# shellcheck shell=bash
+# ==================================================================================================
+# Starts `voxhub hub` with the add-on's options, then announces the endpoint to Home Assistant.
+#
+# Every option of config.yaml maps to one flag here (DOCS.md explains them). The home model comes
+# from Home Assistant through the Supervisor's websocket proxy; the hub reads the Supervisor's
+# token from $SUPERVISOR_TOKEN itself, so no secret appears on the command line. Mosquitto's
+# credentials come from the Supervisor's mqtt service when the broker add-on is installed.
+# ==================================================================================================
+set -e
+
+# The port inside the container; config.yaml maps it to the host. VOXHUB_PORT exists for tests.
+PORT="${VOXHUB_PORT:-10200}"
+DATA_DIR="${VOXHUB_DATA:-/usr/share/voxhub}"
+
+args=(
+    hub
+    --uri "tcp://0.0.0.0:${PORT}"
+    --data-dir "${DATA_DIR}"
+    --voice "$(bashio::config 'voice')"
+    --speed "$(bashio::config 'speed')"
+    --language "$(bashio::config 'language')"
+    --asr-backend "$(bashio::config 'asr_backend')"
+    --asr-model "$(bashio::config 'asr_model')"
+    --silence-s "$(bashio::config 'silence_s')"
+    --set "pipeline.min_speech_s=$(bashio::config 'min_speech_s')"
+    --set "pipeline.max_speech_s=$(bashio::config 'max_speech_s')"
+    --threads "$(bashio::config 'threads')"
+    --log-level "$(bashio::config 'log_level')"
+    --home-assistant-url "http://supervisor/core/websocket"
+)
+
+# A recognizer on another machine (vLLM serving Voxtral on a GPU box): the OpenAI-style backend.
+for key in url model api_key; do
+    if bashio::config.has_value "openai_${key}"; then
+        args+=(--set "asr.openai.${key}=$(bashio::config "openai_${key}")")
+    fi
+done
+
+# MQTT: an explicit URL wins; otherwise the Mosquitto add-on's credentials from the Supervisor.
+if bashio::config.has_value 'mqtt_url'; then
+    args+=(--mqtt-url "$(bashio::config 'mqtt_url')")
+elif bashio::services.available 'mqtt'; then
+    scheme="mqtt"
+    if bashio::var.true "$(bashio::services 'mqtt' 'ssl')"; then
+        scheme="mqtts"
+    fi
+    # User names and passwords may hold characters that are special in a URL.
+    user="$(jq -rn --arg v "$(bashio::services 'mqtt' 'username')" '$v|@uri')"
+    password="$(jq -rn --arg v "$(bashio::services 'mqtt' 'password')" '$v|@uri')"
+    host="$(bashio::services 'mqtt' 'host')"
+    port="$(bashio::services 'mqtt' 'port')"
+    args+=(--mqtt-url "${scheme}://${user}:${password}@${host}:${port}")
+    bashio::log.info "Publishing intents to the MQTT broker at ${host}:${port}"
+else
+    # The hub's embedded broker would be unreachable from outside the add-on: leave it off.
+    args+=(--set "mqtt.embedded=false")
+    bashio::log.warning "No MQTT broker: install the Mosquitto broker add-on (or set mqtt_url)" \
+        "to receive intents on MQTT."
+fi
+
+# Announce the endpoint as `wyoming` discovery once it answers `describe` (models loaded), in the
+# background: the hub itself replaces this shell below.
+(
+    if voxhub-wait-ready "tcp://127.0.0.1:${PORT}" 900 >/dev/null; then
+        config=$(bashio::var.json uri "tcp://$(hostname):${PORT}")
+        if bashio::discovery "wyoming" "${config}" >/dev/null; then
+            bashio::log.info "Sent discovery information to Home Assistant."
+        else
+            bashio::log.error "Discovery message to Home Assistant failed!"
+        fi
+    else
+        bashio::log.error "The hub did not answer describe; Home Assistant was not told about it."
+    fi
+) &
+
+# The log shows the command without its secrets.
+bashio::log.info "Starting voxhub $(printf '%q ' "${args[@]}" \
+    | sed -E -e 's#(mqtts?://[^:/]*:)[^@]*@#\1***@#' -e 's#(asr\.openai\.api_key=)[^ ]*#\1***#')"
+exec voxhub "${args[@]}"

@@ -1,0 +1,241 @@
+"""The add-on's run script, executed for real with a small `bashio` stand-in.
+
+The stand-in reads a sample `options.json` and a sample Supervisor `services` answer with jq, the
+way bashio reads what the Supervisor provides. `voxhub` on the PATH is a stand-in recording its
+argv and answering Wyoming `describe` on the port it was told, so the script's discovery step
+(the real `voxhub-wait-ready` helper, then `bashio::discovery`) runs as it would in the add-on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hub.server import FLAGS, config_from_args, configure
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDON = ROOT / "addons" / "voxhub"
+
+BASHIO_STANDIN = r"""
+# bashio stand-in: the functions run.sh uses, with bashio's semantics ("null" when unset).
+bashio::config() {
+    local value
+    value=$(jq -r --arg k "$1" 'if .[$k] == null then "null" else .[$k] end' "$BASHIO_OPTIONS")
+    if [[ "$value" == "null" && -n "${2:-}" ]]; then value="$2"; fi
+    echo "$value"
+}
+bashio::config.has_value() {
+    local value; value=$(bashio::config "$1")
+    [[ "$value" != "null" && -n "$value" ]]
+}
+bashio::services.available() {
+    [[ -f "$BASHIO_SERVICES" ]] && jq -e --arg s "$1" 'has($s)' "$BASHIO_SERVICES" >/dev/null
+}
+bashio::services() {
+    jq -r --arg s "$1" --arg k "$2" '.[$s][$k] | tostring' "$BASHIO_SERVICES"
+}
+bashio::var.true() { [[ "${1:-}" == "true" ]]; }
+bashio::var.json() {
+    local args=() key value
+    while (( $# )); do
+        key=$1; value=$2; shift 2
+        if [[ "$value" == ^* ]]; then args+=(--argjson "$key" "${value:1}");
+        else args+=(--arg "$key" "$value"); fi
+    done
+    jq -cn "${args[@]}" '$ARGS.named'
+}
+bashio::discovery() {
+    jq -cn --arg service "$1" --argjson config "$2" '{service: $service, config: $config}' \
+        >> "$BASHIO_DISCOVERY_LOG"
+    echo '{"uuid": "0123456789abcdef"}'
+}
+bashio::log.info() { echo "[INFO] $*" >&2; }
+bashio::log.warning() { echo "[WARNING] $*" >&2; }
+bashio::log.error() { echo "[ERROR] $*" >&2; }
+bashio::log.debug() { :; }
+"""
+
+VOXHUB_STANDIN = """#!{python}
+import asyncio, json, os, sys
+from urllib.parse import urlparse
+from wyoming.info import Attribution, Describe, Info, TtsProgram
+from wyoming.server import AsyncEventHandler, AsyncServer
+
+with open(os.environ["VOXHUB_ARGV_FILE"], "w") as f:
+    json.dump(sys.argv[1:], f)
+
+class Handler(AsyncEventHandler):
+    async def handle_event(self, event):
+        if Describe.is_type(event.type):
+            attribution = Attribution(name="voxhub", url="")
+            await self.write_event(Info(tts=[TtsProgram(name="voxhub-tts", description="",
+                attribution=attribution, installed=True, version="0", voices=[])]).event())
+        return True
+
+async def main():
+    uri = sys.argv[sys.argv.index("--uri") + 1].replace("0.0.0.0", "127.0.0.1")
+    server = AsyncServer.from_uri(uri)
+    await asyncio.wait_for(server.run(Handler), 60)
+
+asyncio.run(main())
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _defaults() -> dict:
+    return yaml.safe_load((ADDON / "config.yaml").read_text())["options"]
+
+
+def _run_addon(tmp_path: Path, options: dict, services: dict | None = None
+               ) -> tuple[list[str], list[dict], str, int]:
+    """Run run.sh until it announced itself; return argv, discovery messages, log, port."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bashio.sh").write_text(BASHIO_STANDIN)
+    (tmp_path / "options.json").write_text(json.dumps(options))
+    if services is not None:
+        (tmp_path / "services.json").write_text(json.dumps(services))
+    stub = tmp_path / "bin" / "voxhub"
+    stub.write_text(VOXHUB_STANDIN.replace("{python}", sys.executable))
+    stub.chmod(0o755)
+    port = _free_port()
+    discovery = tmp_path / "discovery.jsonl"
+    env = {
+        "PATH": os.pathsep.join([str(tmp_path / "bin"), str(ADDON / "rootfs" / "usr" / "bin"),
+                                 str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+        "BASH_ENV": str(tmp_path / "bashio.sh"),
+        "BASHIO_OPTIONS": str(tmp_path / "options.json"),
+        "BASHIO_SERVICES": str(tmp_path / "services.json"),
+        "BASHIO_DISCOVERY_LOG": str(discovery),
+        "VOXHUB_ARGV_FILE": str(tmp_path / "argv.json"),
+        "VOXHUB_PORT": str(port),
+        "SUPERVISOR_TOKEN": "supervisor-token",
+    }
+    log = tmp_path / "log.txt"
+    with log.open("w") as log_file:
+        proc = subprocess.Popen(["bash", str(ADDON / "run.sh")], env=env, stdout=log_file,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not (
+                    discovery.exists() and discovery.read_text().endswith("\n")):
+                assert proc.poll() is None, log.read_text()
+                time.sleep(0.05)
+        finally:
+            os.killpg(proc.pid, 15)
+            proc.wait(10)
+    assert discovery.exists(), f"no discovery was sent:\n{log.read_text()}"
+    messages = [json.loads(line) for line in discovery.read_text().splitlines()]
+    return json.loads((tmp_path / "argv.json").read_text()), messages, log.read_text(), port
+
+
+def _jq(value: object) -> str:
+    """A number as jq prints it (jq 1.6 drops a whole float's ".0"; 1.7 keeps it)."""
+    out = subprocess.run(["jq", "-r", "."], input=json.dumps(value), capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip()
+
+
+def _expected(port: int) -> list[str]:
+    return [
+        "hub",
+        "--uri", f"tcp://0.0.0.0:{port}",
+        "--data-dir", "/usr/share/voxhub",
+        "--voice", "af_heart",
+        "--speed", _jq(1.0),
+        "--language", "en",
+        "--asr-backend", "whisper",
+        "--asr-model", "tiny.en",
+        "--silence-s", "0.7",
+        "--set", "pipeline.min_speech_s=0.3",
+        "--set", f"pipeline.max_speech_s={_jq(15.0)}",
+        "--threads", "2",
+        "--log-level", "info",
+        "--home-assistant-url", "http://supervisor/core/websocket",
+    ]
+
+
+def test_default_options_start_this_exact_command_and_announce_it(tmp_path):
+    argv, discovery, log, port = _run_addon(tmp_path, _defaults())
+    assert argv == [*_expected(port), "--set", "mqtt.embedded=false"]
+    assert discovery == [{"service": "wyoming",
+                          "config": {"uri": f"tcp://{socket.gethostname()}:{port}"}}]
+    assert "No MQTT broker" in log and "Sent discovery information" in log
+
+
+def test_mosquitto_credentials_come_from_the_supervisor(tmp_path):
+    services = {"mqtt": {"host": "core-mosquitto", "port": 1883, "ssl": False,
+                         "username": "addons", "password": "p@ss:w/rd", "protocol": "3.1.1"}}
+    options = {**_defaults(), "voice": "af_heart:0.7,af_bella:0.3", "speed": 1.2,
+               "openai_url": "http://gpu-box:8000/v1", "openai_model": "voxtral-mini",
+               "openai_api_key": "sk-secret", "asr_backend": "openai"}
+    argv, _, log, port = _run_addon(tmp_path, options, services)
+    expected = _expected(port)
+    expected[expected.index("af_heart")] = "af_heart:0.7,af_bella:0.3"
+    expected[expected.index("--speed") + 1] = "1.2"
+    expected[expected.index("whisper")] = "openai"
+    assert argv == [*expected,
+                    "--set", "asr.openai.url=http://gpu-box:8000/v1",
+                    "--set", "asr.openai.model=voxtral-mini",
+                    "--set", "asr.openai.api_key=sk-secret",
+                    "--mqtt-url", "mqtt://addons:p%40ss%3Aw%2Frd@core-mosquitto:1883"]
+    assert "p%40ss" not in log and "sk-secret" not in log, "secrets stay out of the log"
+    assert "core-mosquitto:1883" in log
+
+
+def test_an_explicit_mqtt_url_wins_over_the_service(tmp_path):
+    services = {"mqtt": {"host": "core-mosquitto", "port": 8883, "ssl": True,
+                         "username": "u", "password": "p"}}
+    options = {**_defaults(), "mqtt_url": "mqtts://me:secret@broker.lan:8883"}
+    argv, _, _, _ = _run_addon(tmp_path, options, services)
+    assert argv[-2:] == ["--mqtt-url", "mqtts://me:secret@broker.lan:8883"]
+
+
+def test_mosquitto_over_tls_uses_mqtts(tmp_path):
+    services = {"mqtt": {"host": "core-mosquitto", "port": 8883, "ssl": True,
+                         "username": "u", "password": "p"}}
+    argv, _, _, _ = _run_addon(tmp_path, _defaults(), services)
+    assert argv[-2:] == ["--mqtt-url", "mqtts://u:p@core-mosquitto:8883"]
+
+
+def test_the_command_is_one_voxhub_hub_accepts(tmp_path, monkeypatch):
+    """What run.sh starts must parse with `voxhub hub`'s own flags into the options' values."""
+    import argparse
+
+    monkeypatch.setenv("SUPERVISOR_TOKEN", "supervisor-token")
+    port = _free_port()
+    argv = [*_expected(port), "--mqtt-url", "mqtt://u:p@core-mosquitto:1883"]
+    parser = argparse.ArgumentParser(prog="voxhub hub")
+    configure(parser)
+    args = parser.parse_args(argv[1:])
+    assert {"uri", "voice", "home_assistant_url"} <= set(FLAGS)
+    config = config_from_args(args)
+    assert (config.server.uri, config.tts.voice, config.tts.speed) == (
+        f"tcp://0.0.0.0:{port}", "af_heart", 1.0)
+    assert (config.asr.backend, config.asr.model, config.intents.language) == (
+        "whisper", "tiny.en", "en")
+    assert (config.pipeline.silence_s, config.pipeline.min_speech_s,
+            config.pipeline.max_speech_s) == (0.7, 0.3, 15.0)
+    assert config.mqtt.url == "mqtt://u:p@core-mosquitto:1883"
+    assert config.home_assistant.websocket_url() == "ws://supervisor/core/websocket"
+    assert config.home_assistant.resolve_token() == "supervisor-token"
+    without_broker = config_from_args(parser.parse_args(
+        [*_expected(port)[1:], "--set", "mqtt.embedded=false"]))
+    assert without_broker.mqtt.url is None and without_broker.mqtt.embedded is False
+
+
+@pytest.mark.parametrize("script", ["run.sh", "rootfs/usr/bin/voxhub-wait-ready"])
+def test_scripts_are_executable(script):
+    assert os.access(ADDON / script, os.X_OK)
