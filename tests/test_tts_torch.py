@@ -70,5 +70,5 @@ def test_torch_backend_loads_a_local_checkpoint_and_renders_audio(tiny_kokoro, d
 
 def test_torch_backend_needs_a_model(data_dir) -> None:
     synth = Synthesizer(TtsConfig(backend="torch"), data_dir)
-    with pytest.raises(ValueError, match="tts.model"):
+    with pytest.raises(ValueError, match=r"tts\.model"):
         synth.load()
