@@ -28,8 +28,6 @@ from voxhub.audio import float_to_pcm16
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Length of the first piece, in characters: about a second of speech, rendered in ~0.2 s.
-FIRST_PIECE_CHARS = 24
 #: Silence kept around each piece after trimming, and added between pieces.
 EDGE_SILENCE_S = 0.04
 CLAUSE_PAUSE_S = 0.06
@@ -121,7 +119,7 @@ class Synthesizer:
         for part in parts:
             if part.text:
                 pieces = segments_for(normalize(part.text, lang), max_chars=300,
-                                      first_chars=0 if result else FIRST_PIECE_CHARS,
+                                      first_chars=0 if result else self.config.first_piece_chars,
                                       sentence_pause_s=SENTENCE_PAUSE_S)
                 if pieces:
                     pieces[-1].pause_s = max(pieces[-1].pause_s, part.pause_s)
