@@ -19,7 +19,7 @@ demo: install prepare
 
 test: install system prepare
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -x -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 bench: install system prepare
 	$(PY) benchmarks/tts.py
