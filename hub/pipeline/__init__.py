@@ -1,0 +1,7 @@
+"""The satellite pipeline: endpointing, then understanding, then the reply streamed back.
+
+`program.PipelineProgram` is what the hub's endpoint serves; `request` validates what a satellite
+asks for; `session` is one satellite run; `endpointing` decides when a command is over; `reply`
+streams the spoken answer. `rehearsal` plays recorded commands to a real hub and satellite for
+`voxhub demo`, `benchmarks/e2e.py` and the end-to-end tests.
+"""

@@ -1,0 +1,121 @@
+"""The hub as Home Assistant's speech-to-text and conversation agent, through the wyoming client."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncClient
+from wyoming.event import Event
+from wyoming.handle import Handled, NotHandled
+from wyoming.info import Describe, Info
+from wyoming.intent import Entity, Intent, NotRecognized, Recognize
+
+from voxhub.audio import float_to_pcm16
+
+
+async def exchange(uri: str, events: list[Event], answer_type: str,
+                   timeout: float = 60.0) -> Event:
+    async with AsyncClient.from_uri(uri) as client:
+        for event in events:
+            await client.write_event(event)
+        while True:
+            event = await asyncio.wait_for(client.read_event(), timeout)
+            assert event is not None, "connection closed"
+            if event.type in (answer_type, "error") or answer_type == "*":
+                return event
+
+
+def audio_events(audio: np.ndarray, rate: int = 16000, chunk: int = 3200) -> list[Event]:
+    pcm = float_to_pcm16(audio)
+    events = [AudioStart(rate=rate, width=2, channels=1).event()]
+    for i in range(0, len(pcm), chunk * 2):
+        events.append(AudioChunk(rate=rate, width=2, channels=1,
+                                 audio=pcm[i:i + chunk * 2]).event())
+    events.append(AudioStop().event())
+    return events
+
+
+async def test_describe_advertises_asr_intent_and_handle(understanding_hub: Any) -> None:
+    event = await exchange(understanding_hub.uri, [Describe().event()], "info")
+    info = Info.from_event(event)
+    assert info.asr[0].models[0].languages == ["en"]
+    assert info.asr[0].supports_transcript_streaming is False
+    assert info.intent[0].models[0].languages == ["en"]
+    assert info.handle[0].models[0].languages == ["en"]
+
+
+async def test_transcribe_then_audio_gives_a_transcript(understanding_hub: Any,
+                                                        spoken: Any) -> None:
+    events = [Transcribe(language="en").event(), *audio_events(spoken("turn on the kitchen "
+                                                                      "lights"))]
+    event = await exchange(understanding_hub.uri, events, "transcript")
+    transcript = Transcript.from_event(event)
+    assert "kitchen lights" in transcript.text.lower()
+    assert transcript.language == "en"
+
+
+async def test_transcribe_accepts_8khz_stereo(understanding_hub: Any, spoken: Any) -> None:
+    from voxhub.audio import resample
+
+    mono = resample(spoken("open the garage door"), 16000, 8000)
+    pcm = float_to_pcm16(np.stack([mono, mono], axis=1).reshape(-1))
+    events = [Transcribe().event(), AudioStart(rate=8000, width=2, channels=2).event(),
+              AudioChunk(rate=8000, width=2, channels=2, audio=pcm).event(),
+              AudioStop().event()]
+    event = await exchange(understanding_hub.uri, events, "transcript")
+    assert "garage door" in Transcript.from_event(event).text.lower()
+
+
+async def test_recognize_returns_the_intent_with_its_slots(understanding_hub: Any) -> None:
+    event = await exchange(understanding_hub.uri, [Recognize(
+        text="turn on the lights", context={"area": "kitchen"}).event()], "intent")
+    intent = Intent.from_event(event)
+    assert intent.name == "HassTurnOn"
+    assert {e.name: e.value for e in intent.entities} == {"domain": "light", "area": "kitchen"}
+    assert intent.text == "Turned on the lights"
+    assert sorted(intent.context["targets"]) == ["light.kitchen_counter",
+                                                 "light.kitchen_lights"]
+
+
+async def test_recognize_nonsense_is_not_recognized(understanding_hub: Any) -> None:
+    event = await exchange(understanding_hub.uri,
+                           [Recognize(text="what's the capital of France").event()],
+                           "not-recognized")
+    assert NotRecognized.from_event(event).text.startswith("Sorry")
+
+
+async def test_handle_a_transcript_answers_with_the_reply(understanding_hub: Any) -> None:
+    event = await exchange(understanding_hub.uri,
+                           [Transcript(text="is the front door locked").event()], "*")
+    assert event.type == "handled"
+    assert Handled.from_event(event).text == "Yes"
+    event = await exchange(understanding_hub.uri,
+                           [Transcript(text="tell me a joke").event()], "*")
+    assert event.type == "not-handled"
+    assert NotHandled.from_event(event).text.startswith("Sorry")
+
+
+async def test_handle_an_intent_checks_it_against_the_home(understanding_hub: Any) -> None:
+    good = Intent(name="HassTurnOff", entities=[Entity(name="name", value="Desk Lamp")])
+    event = await exchange(understanding_hub.uri, [good.event()], "*")
+    assert event.type == "handled" and Handled.from_event(event).text == "Turned off the light"
+    bad = Intent(name="HassTurnOff", entities=[Entity(name="name", value="Jacuzzi")])
+    event = await exchange(understanding_hub.uri, [bad.event()], "*")
+    assert event.type == "not-handled"
+
+
+async def test_bad_events_get_an_error_and_the_connection_lives(understanding_hub: Any) -> None:
+    async with AsyncClient.from_uri(understanding_hub.uri) as client:
+        await client.write_event(Event(type="recognize", data={"context": {}}))
+        error = await asyncio.wait_for(client.read_event(), 30)
+        assert error.type == "error"
+        await client.write_event(Recognize(text="x" * 5000).event())
+        error = await asyncio.wait_for(client.read_event(), 30)
+        assert error.type == "error" and "longer than" in error.data["text"]
+        await client.write_event(Recognize(text="never mind").event())
+        answer = await asyncio.wait_for(client.read_event(), 30)
+        assert answer.type == "intent" and answer.data["name"] == "HassNevermind"
