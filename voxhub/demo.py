@@ -1,45 +1,162 @@
-"""`voxhub demo`: synthesize a sample reply and print its timings (TTS-only first version)."""
+"""`voxhub demo`: the whole loop on this machine, with the time of every stage.
+
+It starts a real `voxhub hub` (Kokoro, Whisper, intents, the example home in config/home.yaml)
+with its embedded MQTT broker, has the hub speak "Okay, Nabu … turn on the kitchen lights" in a
+different voice than the reply voice, and plays that recording in real time to a real satellite.
+Every MQTT message prints as it arrives, as an automation would see it; then the stages are timed
+from the end of the spoken command, and the reply is saved as a WAV. Generated audio goes to the
+data directory and the output folder, never into the source tree's history.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import time
 from pathlib import Path
+from typing import Any
+
+COMMAND = "Turn on the kitchen lights."
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("out"), help="folder for the WAV files")
+    parser.add_argument("--out", type=Path, default=Path("out"),
+                        help="folder for the reply WAV (default ./out)")
+    parser.add_argument("--command", default=COMMAND, help="what the user says after the wake "
+                        "word")
+    parser.add_argument("--command-voice", default="am_michael",
+                        help="Kokoro voice of the user (the reply uses the hub's voice)")
+    parser.add_argument("--area", default="Kitchen", help="area of the demo satellite")
+    parser.add_argument("--hub-log", type=Path, help="hub log file (default: in the data dir)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from hub.config import HubConfig
-    from hub.tts.engine import Synthesizer
+    return asyncio.run(_demo(args))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def say(self, text: str, at: float | None = None) -> None:
+        stamp = (at if at is not None else time.monotonic()) - self.start
+        print(f"[{stamp:7.3f} s] {text}", flush=True)
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from hub.config import default_data_dir
+    from hub.pipeline.rehearsal import HubProcess, TimedSatellite, build_recording, free_port
+
+    clock = Clock()
+    demo_dir = default_data_dir() / "demo"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    mqtt_port = free_port()
+    hub = HubProcess(args.hub_log or demo_dir / "hub.log", mqtt_port=mqtt_port)
+    clock.say("starting the hub: Kokoro TTS, Whisper, intents, example home, embedded MQTT")
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(None, hub.start)
+    except RuntimeError as err:
+        print(f"voxhub demo: {err}")
+        return 1
+    clock.say(f"hub ready on {hub.uri}; MQTT broker on mqtt://127.0.0.1:{mqtt_port} "
+              f"(log: {hub.log_path})")
+    try:
+        wav, ends = await build_recording(hub.uri, demo_dir / "command.wav",
+                                          [(args.command, "")], voice=args.command_voice)
+        clock.say(f'recorded "Okay, Nabu. … {args.command}" in voice {args.command_voice} '
+                  f"→ {wav}")
+        return await _converse(args, clock, hub.uri, mqtt_port, wav, ends, TimedSatellite)
+    finally:
+        await loop.run_in_executor(None, hub.stop)
+
+
+async def _converse(args: argparse.Namespace, clock: Clock, uri: str, mqtt_port: int,
+                    wav: Path, ends: list[tuple[float, str]], satellite_type: Any) -> int:
+    import aiomqtt
+
     from voxhub.audio import write_wav
 
-    config = HubConfig()
-    synth = Synthesizer(config.tts, config.data_path)
-    started = time.perf_counter()
-    synth.load()
-    print(f"Kokoro loaded in {time.perf_counter() - started:.2f} s")
-    text = "Turned on the kitchen lights. The living room is at 21 °C."
+    name = "demo-kitchen"
+    events: list[tuple[str, float]] = []
 
-    async def speak() -> tuple[float, bytes]:
-        t0 = time.perf_counter()
-        first, pcm = 0.0, bytearray()
-        async for piece in synth.stream(text):
-            first = first or time.perf_counter() - t0
-            pcm += piece
-        return first, bytes(pcm)
+    def listen(what: str, detail: Any) -> None:
+        now = time.monotonic()
+        events.append((what, now))
+        if what == "wake":
+            clock.say(f"satellite: wake word '{detail.name}' detected", now)
+        elif what == "last-voiced":
+            clock.say("satellite: the user stopped speaking (last voiced sample fed)", now)
+        elif what in ("voice_stopped", "transcript", "intent", "first_audio", "reply_end"):
+            clock.say(f"satellite ← hub: {detail.type}", now)
 
-    t0 = time.perf_counter()
-    first, pcm = asyncio.run(speak())
-    total = time.perf_counter() - t0
+    satellite = satellite_type(uri, wav, ends, name, args.area, settings=[
+        ("mqtt.url", f"mqtt://127.0.0.1:{mqtt_port}"),
+        ("snd.sink", "file"), ("snd.file", str(args.out / "played.wav"))], listener=listen)
+    async with aiomqtt.Client("127.0.0.1", mqtt_port, identifier="voxhub-demo") as client:
+        await client.subscribe("voxhub/#", qos=1)
+        await client.subscribe("homeassistant/#", qos=1)
+        printer = asyncio.create_task(_print_mqtt(client, clock))
+        clock.say(f"satellite '{name}' (area {args.area}) listens to the recording in real time")
+        try:
+            runs = await satellite.run()
+            await asyncio.sleep(0.5)  # the last MQTT messages
+        finally:
+            printer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await printer
+    if not runs or runs[0].latency is None:
+        print("\nNo reply came back: see the hub log above.")
+        return 1
+    run = runs[0]
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "reply.wav"
-    write_wav(path, pcm, synth.sample_rate)
-    seconds = len(pcm) / 2 / synth.sample_rate
-    print(f"first audio {first:.3f} s, {seconds:.2f} s of speech in {total:.2f} s "
-          f"(RTF {total / seconds:.2f}) → {path}")
-    synth.close()
-    return 0
+    reply_path = args.out / "reply.wav"
+    write_wav(reply_path, bytes(run.reply_pcm), run.reply_rate)
+    _print_summary(run, satellite.wake_times, reply_path)
+    return 0 if run.intent else 1
+
+
+async def _print_mqtt(client: Any, clock: Clock) -> None:
+    discovery = 0
+    async for message in client.messages:
+        topic = str(message.topic)
+        payload = message.payload.decode(errors="replace") if isinstance(
+            message.payload, bytes) else str(message.payload)
+        if topic.startswith("homeassistant/"):
+            discovery += 1
+            if discovery == 1:
+                clock.say(f"MQTT {topic}  (Home Assistant discovery; more follow)")
+            continue
+        if topic.endswith("/intent"):
+            with contextlib.suppress(ValueError):
+                data = json.loads(payload)
+                payload = json.dumps({k: data.get(k) for k in ("text", "intent", "targets",
+                                                               "reply")})
+        clock.say(f"MQTT {topic}: {payload[:300]}")
+
+
+def _print_summary(run: Any, wake_times: list[float], reply_path: Path) -> None:
+    start = run.last_voiced
+
+    def since(key: str) -> str:
+        return f"{run.times[key] - start:6.3f} s" if key in run.times else "     —  "
+
+    result = run.result
+    print("\nStages, from the end of the spoken command:")
+    print(f"  hub heard the end of speech (voice-stopped) {since('voice_stopped')}"
+          f"{'   (early answer)' if run.hub_timings.get('early_answer') else ''}")
+    print(f"  transcript                                  {since('transcript')}")
+    print(f"  intent                                      {since('intent')}")
+    print(f"  first reply audio at the satellite          {since('first_audio')}")
+    print(f"  reply fully received                        {since('reply_end')}")
+    if run.hub_timings:
+        parts = ", ".join(f"{k} {v:.0f} ms" for k, v in run.hub_timings.items()
+                          if k != "early_answer")
+        print(f"  hub's own timings: {parts}")
+    intent = result.get("intent") or {}
+    print(f"\nHeard: {result.get('text')!r} → {intent.get('name')} {intent.get('slots')} "
+          f"on {result.get('targets')}")
+    seconds = len(run.reply_pcm) / 2 / run.reply_rate
+    print(f"Reply: {result.get('reply')!r} ({seconds:.2f} s) saved to {reply_path}")

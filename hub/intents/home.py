@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
+from voxhub.configfile import ConfigError, read_yaml
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,15 +183,10 @@ class Home:
 
 
 def load_home(path: str | Path) -> Home:
-    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise HomeError(f"{path}: cannot read home model: {err.strerror or err}") from err
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise HomeError(f"{path}: not valid YAML: {err}") from err
+        data = read_yaml(path)
+    except ConfigError as err:
+        raise HomeError(str(err)) from err
     return Home.from_mapping(data, source=str(path))
 
 

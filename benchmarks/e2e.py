@@ -1,0 +1,180 @@
+"""End-to-end latency: spoken command at a satellite → first reply sample back at the satellite.
+
+A real `voxhub hub` process (Kokoro, Whisper, intents, the example home) and real satellites
+(`satellite.daemon.Satellite`, wake word and all) fed in real time with recordings of
+"Okay, Nabu … <command>" spoken by a different Kokoro voice than the reply voice. Latency runs
+from the moment the block holding the command's last voiced sample is fed to the satellite to the
+moment the first reply audio chunk reaches it.
+
+Named reference, measured in the same run: the same recordings through the same hub with early
+answering disabled and a 1.0 s silence timeout, as in Home Assistant's default endpointing for
+wyoming satellites. `latency_ratio_to_reference` < 1 means ours answers sooner.
+
+Prints one JSON object. Targets on a 2-core machine: median ≤ 1.2 s with one satellite; with 8 at
+once, no errors and p95 ≤ 3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hub.pipeline.rehearsal import (  # noqa: E402
+    HubProcess,
+    Run,
+    TimedSatellite,
+    build_recording,
+    free_port,
+)
+
+#: (command, expected intent) — commands the example home (config/home.yaml) can carry out.
+COMMANDS = [
+    ("Turn on the kitchen lights.", "HassTurnOn"),
+    ("Turn off the garden lights.", "HassTurnOff"),
+    ("Turn on the desk fan.", "HassTurnOn"),
+    ("Set the bedroom light to fifty percent.", "HassLightSet"),
+    ("What time is it?", "HassGetCurrentTime"),
+]
+REFERENCE = {"name": "no early answer, 1.0 s silence (Home Assistant's default endpointing)",
+             "endpointing": {"early_answer": False, "silence_s": 1.0}}
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def summarize(runs: list[Run], expected_count: int) -> dict[str, Any]:
+    answered = [r for r in runs if r.latency is not None]
+    latencies = [r.latency for r in answered if r.latency is not None]
+
+    def stage(start: str | None, end: str) -> float | None:
+        values = [r.times[end] - (r.times[start] if start else r.last_voiced)
+                  for r in answered if end in r.times and (start is None or start in r.times)]
+        return rounded(statistics.median(values)) if values else None
+
+    partial = [r.hub_timings["partial_asr"] / 1000 for r in answered
+               if "partial_asr" in r.hub_timings]
+    return {
+        "commands": expected_count,
+        "answered": len(answered),
+        "intents_correct": sum(1 for r in runs if r.intent == r.expected),
+        "errors": expected_count - len([r for r in answered if r.error is None]),
+        "latency_s_median": rounded(statistics.median(latencies)) if latencies else None,
+        "latency_s_p95": rounded(percentile(latencies, 0.95)),
+        "stages_s_median": {
+            "endpoint": stage(None, "voice_stopped"),
+            "understand": stage("voice_stopped", "intent"),
+            "reply_first_audio": stage("intent", "first_audio"),
+        },
+        "early_answer_rate": rounded(sum(1 for r in answered
+                                         if r.hub_timings.get("early_answer")) / len(answered))
+        if answered else None,
+        "partial_asr_s_median": rounded(statistics.median(partial)) if partial else None,
+    }
+
+
+async def run_satellites(uri: str, recordings: list[tuple[Path, list[tuple[float, str]]]],
+                         endpointing: dict[str, Any] | None = None,
+                         ) -> tuple[list[Run], int]:
+    """All satellites at once; returns their runs and how many wake words they detected."""
+    satellites = [TimedSatellite(uri, wav, ends, f"bench-{i}", "Bedroom", endpointing)
+                  for i, (wav, ends) in enumerate(recordings)]
+    results = await asyncio.gather(*(s.run() for s in satellites))
+    wake = sum(len(s.sat.detections) for s in satellites)
+    return [run for result in results for run in result], wake
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="voxhub-e2e-"))
+    work.mkdir(parents=True, exist_ok=True)
+    hub = HubProcess(work / "hub.log", mqtt_port=free_port())
+    started = time.monotonic()
+    hub.start()
+    load_s = time.monotonic() - started
+    try:
+        commands = COMMANDS[:args.commands]
+        single = await build_recording(hub.uri, work / "single.wav",
+                                       commands * args.repeat, voice=args.command_voice)
+        warm = await build_recording(hub.uri, work / "warm.wav", commands,
+                                     voice=args.command_voice)
+        concurrent = [await build_recording(
+            hub.uri, work / f"sat{i}.wav",
+            [commands[(i + k) % len(commands)] for k in range(args.concurrent_repeat)],
+            voice=args.command_voice) for i in range(args.concurrent)]
+
+        # Each command once before measuring, unmeasured: first-use costs (lazy loads, the reply
+        # cache a running hub has filled long before) would otherwise land on one phase only.
+        await run_satellites(hub.uri, [warm])
+        ours, wake = await run_satellites(hub.uri, [single])
+        reference, _ = await run_satellites(hub.uri, [single], REFERENCE["endpointing"])
+        many, _ = await run_satellites(hub.uri, concurrent)
+    finally:
+        hub.stop()
+
+    n_single = len(single[1])
+    result = summarize(ours, n_single)
+    ref = summarize(reference, n_single)
+    crowd = summarize(many, sum(len(ends) for _, ends in concurrent))
+    ratio = (result["latency_s_median"] / ref["latency_s_median"]
+             if result["latency_s_median"] and ref["latency_s_median"] else None)
+    return {
+        "benchmark": "e2e",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "hub_start_s": round(load_s, 2),
+        "commands": n_single,
+        "wake_detected": wake,
+        **{k: v for k, v in result.items() if k != "commands"},
+        "reference": {"name": REFERENCE["name"], **ref},
+        "latency_ratio_to_reference": rounded(ratio),
+        "early_answer_saves_s_median": rounded(ref["latency_s_median"] - result["latency_s_median"])
+        if ratio else None,
+        "concurrent8_satellites": args.concurrent,
+        "concurrent8_commands": crowd["commands"],
+        "concurrent8_latency_s_median": crowd["latency_s_median"],
+        "concurrent8_latency_s_p95": crowd["latency_s_p95"],
+        "concurrent8_errors": crowd["errors"],
+        "concurrent8_intents_correct": crowd["intents_correct"],
+        "concurrent8_stages_s_median": crowd["stages_s_median"],
+        "targets": {"latency_s_median": 1.2, "concurrent8_latency_s_p95": 3.0,
+                    "concurrent8_errors": 0},
+        "command_voice": args.command_voice,
+        "warmup": "each command said once, unmeasured, before the measured phases",
+    }
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--commands", type=int, default=len(COMMANDS),
+                        help=f"distinct commands (max {len(COMMANDS)})")
+    parser.add_argument("--repeat", type=int, default=2, help="times each is said")
+    parser.add_argument("--concurrent", type=int, default=8, help="satellites at once")
+    parser.add_argument("--concurrent-repeat", type=int, default=2,
+                        help="commands per satellite in the concurrent phase")
+    parser.add_argument("--command-voice", default="am_michael",
+                        help="Kokoro voice speaking the commands (not the reply voice)")
+    parser.add_argument("--work-dir", help="keep recordings and the hub log here")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(main(parse_args())), indent=2))

@@ -1,0 +1,142 @@
+"""The satellite's one connection to the hub: find it, keep it alive, reconnect forever.
+
+Why so insistent: the anchors' satellites hang after the hub restarts. Ours pings every few
+seconds, treats a missing pong or a closed socket as a lost hub, and reconnects with a doubling
+delay (capped) for as long as it runs. The daemon hears about every change through `on_status`,
+so it can tell the user (a sound, an MQTT error) and recover silently when the hub returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from wyoming.client import AsyncClient
+from wyoming.event import Event
+from wyoming.ping import Ping, Pong
+
+from satellite.config import HubLinkConfig
+
+_LOGGER = logging.getLogger(__name__)
+
+EventHandler = Callable[[Event], Awaitable[None]]
+StatusHandler = Callable[[bool, str], Awaitable[None]]
+
+
+async def resolve_hub(config: HubLinkConfig) -> str | None:
+    """The configured URI, else whatever zeroconf finds (None: nothing yet)."""
+    if config.uri:
+        return config.uri
+    try:
+        from satellite.discovery import find_hub
+    except ImportError as err:
+        _LOGGER.error("no hub.uri configured and zeroconf discovery is unavailable: %s", err)
+        return None
+    return await find_hub(config.discovery_timeout_s)
+
+
+class HubClient:
+    """Owns the socket; `send` never blocks on a dead hub, it reports False instead."""
+
+    def __init__(self, config: HubLinkConfig, on_event: EventHandler,
+                 on_status: StatusHandler) -> None:
+        self.config = config
+        self._on_event = on_event
+        self._on_status = on_status
+        self._client: AsyncClient | None = None
+        self._write_lock = asyncio.Lock()
+        self._pong = asyncio.Event()
+        self.uri: str | None = None
+        self.connected = False
+        self.connections = 0
+
+    async def send(self, event: Event) -> bool:
+        client = self._client
+        if client is None or not self.connected:
+            return False
+        try:
+            # asyncio.timeout, not wait_for: no task per event (audio is ~16 events a second)
+            async with self._write_lock, asyncio.timeout(self.config.pong_timeout_s):
+                await client.write_event(event)
+            return True
+        except (TimeoutError, OSError, RuntimeError) as err:
+            _LOGGER.warning("sending %s to the hub failed: %s", event.type, err)
+            await self._drop(client)
+            return False
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect: forever (until cancelled)."""
+        delay = self.config.reconnect_min_s
+        while True:
+            reason = await self._session()
+            if self.connected:  # a working connection ended: start again quickly
+                self.connected = False
+                delay = self.config.reconnect_min_s
+            await self._on_status(False, reason)
+            _LOGGER.debug("reconnecting to the hub in %.1f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.config.reconnect_max_s)
+
+    async def _session(self) -> str:
+        """One connection's life; returns why it ended."""
+        uri = await resolve_hub(self.config)
+        if not uri:
+            return "hub not found (no hub.uri and nothing advertised over zeroconf)"
+        self.uri = uri
+        client = AsyncClient.from_uri(uri, connect_timeout=self.config.connect_timeout_s)
+        try:
+            await client.connect()
+        except (TimeoutError, OSError) as err:
+            return f"hub {uri} unreachable: {err}"
+        self._client = client
+        self.connected = True
+        self.connections += 1
+        _LOGGER.info("connected to hub %s", uri)
+        await self._on_status(True, f"connected to {uri}")
+        pinger = asyncio.create_task(self._keepalive(client))
+        try:
+            while True:
+                try:
+                    event = await client.read_event()
+                except (OSError, asyncio.IncompleteReadError, ValueError) as err:
+                    return f"connection to hub lost: {err}"
+                if event is None:
+                    return "hub closed the connection"
+                if Pong.is_type(event.type):
+                    self._pong.set()
+                    continue
+                if Ping.is_type(event.type):
+                    await self.send(Pong(text=Ping.from_event(event).text).event())
+                    continue
+                await self._on_event(event)
+        finally:
+            pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pinger
+            await self._drop(client)
+
+    async def _keepalive(self, client: AsyncClient) -> None:
+        """Ping; a missing pong closes the socket, which ends the read loop."""
+        while True:
+            self._pong.clear()
+            if not await self.send(Ping().event()):
+                return
+            try:
+                await asyncio.wait_for(self._pong.wait(), self.config.pong_timeout_s)
+            except TimeoutError:
+                _LOGGER.warning("hub did not answer a ping within %.1f s: reconnecting",
+                                self.config.pong_timeout_s)
+                await self._drop(client)
+                return
+            await asyncio.sleep(self.config.ping_interval_s)
+
+    async def _drop(self, client: AsyncClient) -> None:
+        if self._client is client:
+            self._client = None
+        writer = getattr(client, "_writer", None)
+        if writer is not None:
+            writer.close()
+        with contextlib.suppress(Exception):
+            await client.disconnect()

@@ -1,0 +1,102 @@
+"""Plays sounds and reply streams one after the other, and stops them instantly on barge-in.
+
+Why a queue of its own: reply audio arrives from the hub faster than it is played. Handing it
+to a player task keeps the hub connection's reader free (pings keep flowing during a long
+reply), keeps chimes and replies in order, and lets `stop()` drop everything at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from satellite.audio import Sink, convert_for_sink
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class _Item:
+    kind: str  # sound | start | chunk | stop
+    pcm: bytes = b""
+    rate: int = 0
+    width: int = 2
+    channels: int = 1
+
+
+class Player:
+    """`on_change(speaking)` is called when a reply starts and when the player falls silent."""
+
+    def __init__(self, sink: Sink, on_change: Callable[[bool], None]) -> None:
+        self.sink = sink
+        self._on_change = on_change
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._task: asyncio.Task | None = None
+        self._busy = False
+        self._format = (sink.rate, 2, 1)
+        self.replies_played = 0
+
+    @property
+    def busy(self) -> bool:
+        return self._busy or not self._queue.empty()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="player")
+
+    def sound(self, pcm: bytes) -> None:
+        if pcm:
+            self._queue.put_nowait(_Item("sound", pcm))
+
+    def reply_start(self, rate: int, width: int, channels: int) -> None:
+        self._queue.put_nowait(_Item("start", rate=rate, width=width, channels=channels))
+
+    def reply_chunk(self, pcm: bytes) -> None:
+        self._queue.put_nowait(_Item("chunk", pcm))
+
+    def reply_stop(self) -> None:
+        self._queue.put_nowait(_Item("stop"))
+
+    async def stop(self) -> None:
+        """Silence now: drop what is queued and cut what is playing."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._queue = asyncio.Queue()
+        await self.sink.abort()
+        was_busy, self._busy = self._busy, False
+        self.start()
+        if was_busy:
+            self._on_change(False)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.sink.abort()
+
+    async def _run(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if item.kind == "sound":
+                self._busy = True
+                await self.sink.play(item.pcm)
+            elif item.kind == "start":
+                self._busy = True
+                self._format = (item.rate, item.width, item.channels)
+                await self.sink.start()
+                self._on_change(True)
+            elif item.kind == "chunk":
+                rate, width, channels = self._format
+                await self.sink.write(convert_for_sink(item.pcm, rate, width, channels,
+                                                       self.sink.rate))
+            elif item.kind == "stop":
+                await self.sink.finish()
+                self.replies_played += 1
+            if self._queue.empty():
+                self._busy = False
+                self._on_change(False)

@@ -1,0 +1,99 @@
+"""The satellite on MQTT (real Mosquitto, hub stand-in): results out, commands in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+import aiomqtt
+
+from satellite.daemon import Satellite
+from tests.plugins.mqtt import MqttRecorder
+from tests.plugins.satellite import pause, satellite_config, save
+
+
+async def _publish(port: int, topic: str, payload: str) -> None:
+    async with aiomqtt.Client("127.0.0.1", port) as client:
+        await client.publish(topic, payload, qos=1)
+
+
+async def test_a_spoken_command_publishes_wake_transcript_intent_reply_and_states(
+        tmp_path, sat_speech, hub_standin, mosquitto):
+    mic = save(tmp_path / "mic.wav", pause(1.0), sat_speech["wake"], pause(0.8),
+               sat_speech["command"], pause(1.5))
+    config = satellite_config(tmp_path, hub_standin.uri, mic, name="Living Room",
+                              mqtt_url=mosquitto.url)
+    base = "voxhub/living_room"
+    async with MqttRecorder(mosquitto.port, [f"{base}/#"], "automation-living") as recorder:
+        assert await asyncio.wait_for(Satellite(config).run(), 60) == 0
+        await recorder.wait_for(lambda r: r.on(f"{base}/intent") and
+                                r.on(f"{base}/state")[-1:] == [b"idle"])
+    wake = json.loads(recorder.on(f"{base}/wake")[0])
+    assert wake["name"] == "okay_nabu" and wake["phrase"] == "Okay Nabu"
+    assert recorder.on(f"{base}/transcript") == [b"turn on the kitchen lights"]
+    assert json.loads(recorder.on(f"{base}/intent")[0]) == hub_standin.result()
+    assert recorder.on(f"{base}/reply") == [b"Turned on the kitchen lights"]
+    states = [s.decode() for s in recorder.on(f"{base}/state")]
+    assert states[-4:] == ["listening", "thinking", "speaking", "idle"]
+    assert recorder.on(f"{base}/availability")[0] == b"online"
+    # Results come in the order things happened.
+    order = [m.topic.rsplit("/", 1)[-1] for m in recorder.messages
+             if m.topic.rsplit("/", 1)[-1] in ("wake", "transcript", "intent", "reply")]
+    assert order == ["wake", "transcript", "intent", "reply"]
+
+
+async def test_command_topics_listen_say_all_say_mute_volume_stop(tmp_path, hub_standin,
+                                                                   mosquitto):
+    mic = save(tmp_path / "mic.wav", pause(30.0))
+    config = satellite_config(tmp_path, hub_standin.uri, mic, name="office", realtime=True,
+                              mqtt_url=mosquitto.url, conversation__no_speech_timeout_s=1.0)
+    satellite = Satellite(config)
+    base = "voxhub/office"
+    async with MqttRecorder(mosquitto.port, [f"{base}/#"], "automation-office") as recorder:
+        task = asyncio.create_task(satellite.run())
+        try:
+            await recorder.wait_for(lambda r: r.on(f"{base}/availability") == [b"online"])
+            await asyncio.wait_for(satellite.mqtt.connected.wait(), 10)
+
+            # listen: a conversation without the wake word (nobody speaks: the satellite ends
+            # it after the no-speech timeout and the hub still answers)
+            await _publish(mosquitto.port, f"{base}/listen", "listen")
+            await recorder.wait_for(lambda r: r.on(f"{base}/intent"))
+            assert hub_standin.runs[0].data.get("wake_word_name") is None
+            assert recorder.on(f"{base}/wake") == []
+
+            # say: plain text, then JSON with a voice on the all-satellites topic
+            await recorder.wait_for(lambda r: r.on(f"{base}/state")[-1:] == [b"idle"])
+            await _publish(mosquitto.port, f"{base}/say", "The washing machine is done")
+            await _publish(mosquitto.port, "voxhub/all/say",
+                           json.dumps({"text": "Dinner is ready", "voice": "bf_emma"}))
+            for _ in range(100):
+                if len(hub_standin.announcements) == 2 and satellite.state == "idle":
+                    break
+                await asyncio.sleep(0.1)
+            assert hub_standin.announcements[0]["text"] == "The washing machine is done"
+            assert hub_standin.announcements[1]["text"] == "Dinner is ready"
+            assert hub_standin.announcements[1]["voice"]["name"] == "bf_emma"
+
+            # mute and volume, with their retained states for Home Assistant
+            await _publish(mosquitto.port, f"{base}/mute", "ON")
+            await _publish(mosquitto.port, f"{base}/volume", "40")
+            await recorder.wait_for(lambda r: r.on(f"{base}/mute/state")[-1:] == [b"ON"] and
+                                    r.on(f"{base}/volume/state")[-1:] == [b"40"])
+            assert satellite.muted and satellite.sink.volume == 40
+
+            # stop: a long announcement is cut
+            await _publish(mosquitto.port, f"{base}/say", "x" * 60)
+            for _ in range(100):
+                if satellite.state == "speaking":
+                    break
+                await asyncio.sleep(0.05)
+            assert satellite.state == "speaking"
+            await _publish(mosquitto.port, f"{base}/stop", "")
+            await recorder.wait_for(lambda r: r.on(f"{base}/state")[-1:] == [b"idle"], 5)
+            assert not satellite.player.busy
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,67 @@
+"""Satellite settings: the shipped example loads, mistakes are named, flags override, and the
+satellite never imports the hub's heavy libraries."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from satellite.cli import build_config, configure
+from satellite.config import load_satellite_config
+from satellite.mqtt import parse_broker_url
+from voxhub.configfile import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    configure(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_the_example_config_loads_and_names_the_satellite_after_its_host():
+    config = load_satellite_config(ROOT / "config" / "satellite.yaml")
+    assert config.wake.words[0].model == "okay_nabu"
+    assert config.mic.command.startswith("arecord")
+    assert config.satellite_name == socket.gethostname()
+
+
+def test_a_mistake_names_the_file_the_key_and_what_is_allowed(tmp_path):
+    path = tmp_path / "sat.yaml"
+    path.write_text("wake:\n  words:\n    - model: okay_nabu\n      treshold: 0.5\n")
+    with pytest.raises(ConfigError, match=r"sat.yaml: wake.words\[0\].treshold.*threshold"):
+        load_satellite_config(path)
+    path.write_text("snd:\n  volume: 140\n")
+    with pytest.raises(ConfigError, match=r"snd.volume: 140 is out of range"):
+        load_satellite_config(path)
+
+
+def test_flags_override_the_file():
+    config = build_config(parse("--config", str(ROOT / "config" / "satellite.yaml"),
+                                "--hub", "tcp://hub:10200", "--name", "Bedroom", "--area", "Bed",
+                                "--mic-file", "in.wav", "--snd-file", "out.wav",
+                                "--mqtt", "mqtts://u:p@broker"))
+    assert (config.hub.uri, config.name, config.area) == ("tcp://hub:10200", "Bedroom", "Bed")
+    assert (config.mic.source, str(config.mic.file)) == ("file", "in.wav")
+    assert (config.snd.sink, str(config.snd.file)) == ("file", "out.wav")
+    assert config.slug == "bedroom"
+    broker = parse_broker_url(config.mqtt.url)
+    assert (broker.host, broker.port, broker.tls, broker.username, broker.password) == \
+        ("broker", 8883, True, "u", "p")
+
+
+def test_the_satellite_stays_light():
+    code = ("import sys, satellite.cli, satellite.daemon, satellite.mqtt, satellite.wake, "
+            "satellite.vad, satellite.hub_client\n"
+            "heavy = {'torch', 'transformers', 'onnxruntime', 'spacy', 'faster_whisper', "
+            "'kokoro', 'ctranslate2', 'hub'}\n"
+            "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.strip()
+    assert out == "[]"

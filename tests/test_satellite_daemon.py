@@ -1,0 +1,145 @@
+"""The satellite daemon against a hub stand-in speaking the pipeline protocol: wake word → hub →
+reply on the speaker, pre-roll, silent chimes, barge-in, hub outages."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+
+import numpy as np
+
+from satellite.daemon import Satellite
+from tests.plugins.satellite import HubStandIn, pause, satellite_config, save
+from voxhub.audio import float_to_pcm16
+
+
+def played_seconds(path) -> float:
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+async def test_wake_word_streams_the_command_with_its_preroll_and_plays_the_reply(
+        tmp_path, sat_speech, hub_standin):
+    mic = save(tmp_path / "mic.wav", pause(1.0), sat_speech["wake"], pause(0.8),
+               sat_speech["command"], pause(1.5))
+    config = satellite_config(tmp_path, hub_standin.uri, mic)
+    satellite = Satellite(config)
+    assert await asyncio.wait_for(satellite.run(), 60) == 0
+
+    assert [d.name for d in satellite.detections] == ["okay_nabu"]
+    assert len(hub_standin.runs) == 1
+    run = hub_standin.runs[0]
+    assert run.data["start_stage"] == "asr" and run.data["end_stage"] == "tts"
+    assert run.data["wake_word_name"] == "okay_nabu"
+    assert run.data["satellite"] == {"name": "kitchen-sat", "area": "Kitchen"}
+    assert run.data["snd_format"] == {"rate": 24000, "width": 2, "channels": 1}
+    assert {k: run.audio_format[k] for k in ("rate", "width", "channels")} == \
+        {"rate": 16000, "width": 2, "channels": 1}
+    assert run.stopped and run.completed
+    # The wake word's tail is not sent (the pre-roll starts after it), the chime window is
+    # silence, and the command arrives sample for sample.
+    audio = np.frombuffer(bytes(run.audio), dtype="<i2").astype(np.float32) / 32768
+    command = float_to_pcm16(sat_speech["command"])
+    start = bytes(run.audio).find(command)
+    assert start > 0
+    assert np.abs(audio[:start // 2]).max() < 0.03
+    # The speaker got the awake chime, the done chime and the 1 s reply.
+    assert played_seconds(config.snd.file) >= hub_standin.reply_s
+    assert satellite.state_history[-4:] == ["listening", "thinking", "speaking", "idle"]
+
+
+async def test_command_spoken_without_pause_keeps_its_first_word(tmp_path, sat_speech,
+                                                                  hub_standin):
+    """A user who goes straight on from the wake word to the command: the pre-roll carries the
+    command's start (spoken before the detection fired), no chime talks over it, and the hub
+    receives every sample of the command unchanged."""
+    mic = save(tmp_path / "mic.wav", pause(1.0), sat_speech["wake"], pause(0.05),
+               sat_speech["command"], pause(1.5))
+    config = satellite_config(tmp_path, hub_standin.uri, mic)
+    satellite = Satellite(config)
+    assert await asyncio.wait_for(satellite.run(), 60) == 0
+    run = hub_standin.runs[0]
+    command = float_to_pcm16(sat_speech["command"])
+    start = bytes(run.audio).find(command[:3200])
+    assert start >= 0, "the command's first 0.1 s never reached the hub"
+    assert bytes(run.audio)[start:start + len(command)] == command
+
+
+async def test_the_awake_chime_heard_by_the_microphone_never_reaches_the_hub(
+        tmp_path, sat_speech, hub_standin):
+    """On a real device the microphone hears the speaker. Here the recording carries a loud tone
+    right after the wake word, where the chime's echo would be: the hub receives silence there,
+    then the command intact."""
+    # okay_nabu fires ~0.2 s after the word ends; the echo comes 0.1 s after that and lasts as
+    # long as the chime.
+    t = np.arange(int(0.2 * 16000)) / 16000
+    echo = (0.5 * np.sin(2 * np.pi * 880 * t)).astype(np.float32)
+    mic = save(tmp_path / "mic.wav", pause(1.0), sat_speech["wake"], pause(0.3), echo,
+               pause(0.6), sat_speech["command"], pause(1.5))
+    satellite = Satellite(satellite_config(tmp_path, hub_standin.uri, mic))
+    assert await asyncio.wait_for(satellite.run(), 60) == 0
+    run = hub_standin.runs[0]
+    audio = np.frombuffer(bytes(run.audio), dtype="<i2").astype(np.float32) / 32768
+    command = float_to_pcm16(sat_speech["command"])
+    start = bytes(run.audio).find(command) // 2
+    assert start > 0
+    assert np.abs(audio[:start]).max() < 0.03  # no tone, no wake word tail
+
+
+async def test_wake_word_during_the_reply_stops_it_and_starts_a_new_command(tmp_path, sat_speech):
+    hub = HubStandIn(reply_s=4.0)
+    await hub.start()
+    try:
+        command = [sat_speech["wake"], pause(0.8), sat_speech["command"]]
+        # The first reply starts ~0.8 s after the first command; the second wake word is
+        # detected about 1.4 s into it.
+        mic = save(tmp_path / "mic.wav", pause(1.0), *command, pause(1.0), *command, pause(1.5))
+        config = satellite_config(tmp_path, hub.uri, mic, realtime=True)
+        satellite = Satellite(config)
+        assert await asyncio.wait_for(satellite.run(), 60) == 0
+    finally:
+        await hub.stop()
+    assert [d.name for d in satellite.detections] == ["okay_nabu", "okay_nabu"]
+    assert len(hub.runs) == 2
+    assert hub.runs[1].completed  # (the hub had sent all of the first reply before the barge-in)
+    history = satellite.state_history
+    barge = history.index("speaking")
+    assert history[barge + 1] == "listening"  # straight from the reply to the new command
+    # Only the second reply was played in full: the first was cut (unbroken, the speaker would
+    # have played two replies and four chimes: 8.9 s).
+    chimes = 4 * satellite.sounds.seconds(satellite.sounds.awake)
+    assert played_seconds(config.snd.file) < chimes + 2 * hub.reply_s - 1.0
+
+
+async def test_hub_down_then_up_then_restarted_is_survived(tmp_path, sat_speech):
+    from tests.plugins.mqtt import free_port
+
+    port = free_port()
+    conversation = [sat_speech["wake"], pause(0.8), sat_speech["command"]]
+    mic = save(tmp_path / "mic.wav", pause(2.5), *conversation, pause(4.5), *conversation,
+               pause(1.5))
+    config = satellite_config(tmp_path, f"tcp://127.0.0.1:{port}", mic, realtime=True)
+    satellite = Satellite(config)
+    task = asyncio.create_task(satellite.run())
+    await asyncio.sleep(1.0)
+    assert satellite.state == "error" and satellite.hub_ok is False
+    first = HubStandIn(port=port)
+    await first.start()
+    try:
+        for _ in range(100):  # the first conversation completes
+            if first.runs and first.runs[0].completed and satellite.state == "idle":
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await first.stop()
+    await asyncio.sleep(0.5)
+    assert satellite.hub_ok is False  # noticed the restart
+    second = HubStandIn(port=port)
+    await second.start()
+    try:
+        assert await asyncio.wait_for(task, 60) == 0
+    finally:
+        await second.stop()
+    assert first.runs[0].completed
+    assert len(second.runs) == 1 and second.runs[0].completed
+    assert satellite.state_history.count("error") >= 2
