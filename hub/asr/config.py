@@ -22,6 +22,10 @@ class AsrConfig:
                                  minimum=1.0)
 
     # --- audio-LLM backends (hub/asr/voxtral.py, hub/asr/openai.py; owner: U2) ---
+    whisper_window_s: float = setting(15.0, "Whisper hears commands through a window this long "
+                                      "instead of its trained 30 s (the encoder's cost is the "
+                                      "window's, not the command's); 30 is the original.",
+                                      minimum=5.0, maximum=30.0)
     voxtral: VoxtralSettings = setting(VoxtralSettings, "The 'voxtral' backend: Voxtral through "
                                        "transformers, in this process (GPU).")
     openai: OpenAISettings = setting(OpenAISettings, "The 'openai' backend: an OpenAI-compatible "

@@ -138,6 +138,22 @@ class WhisperRecognizer(Recognizer):
                 language=language)
         return self._tokenizers[language]
 
+    def _window_frames(self, samples: int) -> int:
+        """Frames of the encoder's window: the configured window, or more for longer audio.
+
+        A window shorter than 30 s costs proportionally less to encode; it must hold the whole
+        command with a second to spare, and an even frame count (the encoder halves it)."""
+        full = self.model.feature_extractor.nb_max_frames
+        seconds = max(self.config.whisper_window_s, samples / SAMPLE_RATE + 1.0)
+        frames = math.ceil(seconds * 100)
+        return min(full, frames + frames % 2)
+
+    @staticmethod
+    def _max_length(prompt_tokens: int, samples: int) -> int:
+        """Room for ~8 tokens per second of speech: a short window otherwise invites Whisper to
+        loop on repeats until the 448-token limit."""
+        return min(448, prompt_tokens + 16 + int(8 * samples / SAMPLE_RATE))
+
     def transcribe(self, request: RecognizeRequest) -> Transcription:
         if self.model is None:
             raise RuntimeError("WhisperRecognizer.load() was not called")
@@ -156,7 +172,7 @@ class WhisperRecognizer(Recognizer):
         with self._lock:
             started = time.perf_counter()
             features = self.model.feature_extractor(audio)
-            features = pad_or_trim(features, self.model.feature_extractor.nb_max_frames)
+            features = pad_or_trim(features, self._window_frames(len(audio)))
             encoded = self.model.encode(features)
             encode_ms = (time.perf_counter() - started) * 1000
             if language is None:
@@ -168,7 +184,8 @@ class WhisperRecognizer(Recognizer):
             prompt = self.model.get_prompt(tokenizer, previous, without_timestamps=True)
             result = self.model.model.generate(
                 encoded, [prompt], beam_size=self.beam_size,
-                num_hypotheses=self.hypotheses, return_scores=True, max_length=448,
+                num_hypotheses=self.hypotheses, return_scores=True,
+                max_length=self._max_length(len(prompt), len(audio)),
                 suppress_blank=True, suppress_tokens=[-1], length_penalty=1.0,
                 repetition_penalty=1.0, no_repeat_ngram_size=0)[0]
             total_ms = (time.perf_counter() - started) * 1000
