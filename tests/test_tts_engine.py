@@ -74,7 +74,7 @@ def test_oversized_text_and_out_of_range_speed_are_refused(synthesizer) -> None:
 def test_long_text_renders_every_piece_under_the_token_limit(synthesizer) -> None:
     text = "The kitchen lights are on and the heating is running. " * 40
     segments = synthesizer.segments(synthesizer.request(text))
-    assert len(segments) >= 40
+    assert len(segments) >= 8  # later pieces grow, but stay under the model's limit
     tokens = [synthesizer.phonemizer.tokens(p) for p in synthesizer.phonemes(text)]
     assert all(0 < len(t) <= 510 for t in tokens)
 
@@ -82,7 +82,7 @@ def test_long_text_renders_every_piece_under_the_token_limit(synthesizer) -> Non
 def test_streaming_sends_the_first_piece_before_the_rest_is_rendered(synthesizer) -> None:
     pieces = _stream(synthesizer, "Good morning. It is seven thirty and raining outside. "
                      "Take an umbrella with you today.", voice="am_michael")
-    assert len(pieces) >= 3
+    assert len(pieces) >= 2
     assert len(pieces[0]) < len(b"".join(pieces[1:]))
 
 

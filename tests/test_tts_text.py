@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -75,3 +76,24 @@ def test_ssml_without_speak_root_and_invalid_ssml() -> None:
     assert parse_ssml("Plain <break time='1s'/> text")[0].pause_s == pytest.approx(1.0)
     with pytest.raises(ValueError, match="invalid SSML"):
         parse_ssml("<speak>unclosed <emphasis></speak>")
+
+
+def test_later_pieces_grow_so_rendering_keeps_ahead_of_playback() -> None:
+    from hub.tts.text import Segment, grow_pieces
+
+    sentences = [Segment("Good morning.", 0.2)] + [
+        Segment(f"Sentence number {i} is here.", 0.2) for i in range(12)]
+    pieces = grow_pieces(sentences, 300, 0.25)
+    assert pieces[0].text == "Good morning."
+    assert all(len(b.text) <= max(2 * len(a.text) + 1, 40)
+               for a, b in itertools.pairwise(pieces[1:]))
+    assert _words(" ".join(p.text for p in pieces)) == _words(" ".join(s.text for s in sentences))
+    assert len(pieces) < len(sentences)
+
+
+def test_an_explicit_break_is_never_merged_away() -> None:
+    from hub.tts.text import Segment, grow_pieces
+
+    pieces = grow_pieces([Segment("One."), Segment("Two.", 1.5), Segment("Three.")], 300, 0.25)
+    assert [p.text for p in pieces] == ["One.", "Two.", "Three."]
+    assert pieces[1].pause_s == 1.5

@@ -22,7 +22,14 @@ from hub.tts.backend import SAMPLE_RATE, KokoroBackend
 from hub.tts.cache import AudioCache
 from hub.tts.config import TtsConfig
 from hub.tts.g2p import MAX_TOKENS, Phonemizer, load_lexicon
-from hub.tts.text import Segment, normalize, parse_ssml, segments_for, split_long
+from hub.tts.text import (
+    Segment,
+    grow_pieces,
+    normalize,
+    parse_ssml,
+    segments_for,
+    split_long,
+)
 from hub.tts.voices import UnknownVoiceError, VoiceInfo, VoiceLibrary
 from voxhub.audio import float_to_pcm16
 
@@ -128,7 +135,7 @@ class Synthesizer:
                 result[-1].pause_s += part.pause_s
             else:
                 result.append(Segment("", part.pause_s))
-        return result
+        return grow_pieces(result, 300, SENTENCE_PAUSE_S)
 
     def phonemes(self, text: str, voice: str | None = None, ssml: bool = False) -> list[str]:
         """What would be spoken, piece by piece (`voxhub say --phonemes`)."""
