@@ -317,6 +317,7 @@ class Satellite:
                                             "code": error.get("code") if isinstance(error, dict)
                                             else None, "source": "run"})
             self._expect = None
+            self.player.close_reply()
             if self._streaming:
                 await self._end_command("run ended")
             self._check_idle()
@@ -339,6 +340,7 @@ class Satellite:
             if self.state == ERROR:
                 self._set_state(IDLE)
             return
+        self.player.close_reply()
         if self._streaming or self._expect is not None:  # the run died with the connection
             self._streaming = False
             self._expect = None

@@ -36,12 +36,15 @@ class Player:
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task | None = None
         self._busy = False
+        #: Between a reply's start and stop: chunks may still be on their way from the hub.
+        self._in_reply = False
+        self._reply_open = False  # a start was queued and its stop not yet
         self._format = (sink.rate, 2, 1)
         self.replies_played = 0
 
     @property
     def busy(self) -> bool:
-        return self._busy or not self._queue.empty()
+        return self._busy or self._in_reply or not self._queue.empty()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="player")
@@ -51,13 +54,21 @@ class Player:
             self._queue.put_nowait(_Item("sound", pcm))
 
     def reply_start(self, rate: int, width: int, channels: int) -> None:
+        self._reply_open = True
         self._queue.put_nowait(_Item("start", rate=rate, width=width, channels=channels))
 
     def reply_chunk(self, pcm: bytes) -> None:
         self._queue.put_nowait(_Item("chunk", pcm))
 
     def reply_stop(self) -> None:
+        self._reply_open = False
         self._queue.put_nowait(_Item("stop"))
+
+    def close_reply(self) -> None:
+        """The run ended (or the hub went away) without the reply's audio-stop: play what came
+        and finish, so the satellite does not wait for chunks that will never arrive."""
+        if self._reply_open:
+            self.reply_stop()
 
     async def stop(self) -> None:
         """Silence now: drop what is queued and cut what is playing."""
@@ -67,7 +78,8 @@ class Player:
                 await self._task
         self._queue = asyncio.Queue()
         await self.sink.abort()
-        was_busy, self._busy = self._busy, False
+        was_busy, self._busy = self.busy, False
+        self._in_reply = self._reply_open = False
         self.start()
         if was_busy:
             self._on_change(False)
@@ -87,6 +99,7 @@ class Player:
                 await self.sink.play(item.pcm)
             elif item.kind == "start":
                 self._busy = True
+                self._in_reply = True
                 self._format = (item.rate, item.width, item.channels)
                 await self.sink.start()
                 self._on_change(True)
@@ -96,7 +109,8 @@ class Player:
                                                        self.sink.rate))
             elif item.kind == "stop":
                 await self.sink.finish()
+                self._in_reply = False
                 self.replies_played += 1
-            if self._queue.empty():
+            if self._queue.empty() and not self._in_reply:
                 self._busy = False
                 self._on_change(False)

@@ -1,0 +1,45 @@
+"""The reply player: the satellite stays 'speaking' for the whole reply, however chunks arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from pathlib import Path
+
+from satellite.audio import FileSink
+from satellite.player import Player
+
+
+async def test_a_reply_whose_chunks_arrive_slowly_is_one_speaking_period(tmp_path: Path) -> None:
+    changes: list[bool] = []
+    sink = FileSink(tmp_path / "reply.wav", 24000, realtime=False)
+    player = Player(sink, changes.append)
+    player.start()
+    player.reply_start(24000, 2, 1)
+    await asyncio.sleep(0.1)  # the hub is still rendering: nothing queued behind the start
+    assert player.busy and changes == [True]
+    for _ in range(3):
+        player.reply_chunk(bytes(4800))
+        await asyncio.sleep(0.05)
+    assert changes == [True]
+    player.reply_stop()
+    await asyncio.sleep(0.1)
+    assert changes == [True, False] and not player.busy
+    await player.close()
+    sink.close()
+    with wave.open(str(tmp_path / "reply.wav")) as wav:
+        assert wav.getnframes() == 3 * 2400
+
+
+async def test_a_run_that_ends_without_audio_stop_still_finishes_the_reply(tmp_path: Path) -> None:
+    changes: list[bool] = []
+    sink = FileSink(tmp_path / "cut.wav", 24000, realtime=False)
+    player = Player(sink, changes.append)
+    player.start()
+    player.reply_start(24000, 2, 1)
+    player.reply_chunk(bytes(4800))
+    player.close_reply()  # run-end arrived, the reply's audio-stop never will
+    await asyncio.sleep(0.1)
+    assert changes == [True, False] and not player.busy
+    await player.close()
+    sink.close()
