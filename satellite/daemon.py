@@ -52,7 +52,7 @@ class Satellite:
         self.sink = sink or make_sink(config)
         self.sounds = Sounds(config.sounds, self.sink.rate)
         self.wake = WakeWordDetector(config.wake)
-        self.vad = SpeechTracker()
+        self.vad = SpeechTracker(stride=config.conversation.local_vad_stride)
         self.hub = HubClient(config.hub, self._on_hub_event, self._on_hub_status)
         self.player = Player(self.sink, self._on_playing)
         self.mqtt: Any = None
