@@ -113,6 +113,28 @@ def ensure_voices(data_dir: Path) -> Path:
     return target
 
 
+def resolve_model_file(spec: str, default_file: str) -> Path:
+    """A local file, or `owner/repo[:path/in/repo]` fetched from the model hub when online.
+
+    Nothing offline depends on this: the embedded defaults come from packages. It lets a hub that
+    can reach a model hub run, say, the fp32 export (onnx-community/Kokoro-82M-v1.0-ONNX:onnx/
+    model.onnx) without copying files by hand.
+    """
+    local = Path(spec).expanduser()
+    if local.exists():
+        return local
+    repo, _, filename = spec.partition(":")
+    if repo.count("/") != 1 or repo.startswith((".", "/", "~")):
+        raise DataError(f"model '{spec}' is neither a file nor a model-hub id (owner/repo)")
+    try:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(repo, filename or default_file))
+    except Exception as err:  # offline, unknown repo or file: say which and why
+        raise DataError(f"cannot fetch '{filename or default_file}' of '{repo}' from the model "
+                        f"hub ({type(err).__name__}); give a local file instead") from err
+
+
 def prepare(data_dir: Path) -> dict[str, Path]:
     return {"kokoro_onnx": ensure_kokoro_onnx(data_dir), "voices": ensure_voices(data_dir)}
 

@@ -124,3 +124,18 @@ def test_a_language_without_its_g2p_names_the_languages_that_can_run(synthesizer
     with pytest.raises(LanguageUnavailableError, match="en-us") as err:
         synthesizer.request("こんにちは", voice="jf_alpha")
     assert "ja" in str(err.value)
+
+
+def test_a_model_that_is_neither_a_file_nor_reachable_is_a_clear_error(tmp_path,
+                                                                        monkeypatch) -> None:
+    import huggingface_hub.constants
+
+    from hub.data import DataError, resolve_model_file
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no network waits
+
+    with pytest.raises(DataError, match="neither a file nor a model-hub id"):
+        resolve_model_file(str(tmp_path / "missing.onnx"), "onnx/model.onnx")
+    # Offline (forced): the error names the repository and what to do instead.
+    with pytest.raises(DataError, match=r"voxhub-tests/no-such-model.*local file"):
+        resolve_model_file("voxhub-tests/no-such-model", "onnx/model.onnx")

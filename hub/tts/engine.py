@@ -90,8 +90,8 @@ class Synthesizer:
         else:
             from hub.tts.onnx import OnnxBackend
 
-            model = Path(self.config.model) if self.config.model else \
-                model_data.ensure_kokoro_onnx(self.data_dir)
+            model = model_data.resolve_model_file(self.config.model, "onnx/model_quantized.onnx") \
+                if self.config.model else model_data.ensure_kokoro_onnx(self.data_dir)
             self.backend = OnnxBackend(model, self.config.device, self.config.threads)
         self.synthesize("Ready.", self.config.voice, 1.0)  # warm-up: first reply as fast as later
 
