@@ -150,26 +150,25 @@ class Hub:
             await asyncio.gather(*loads)
             return programs
         try:
-            from hub.understanding import Understander
-        except ModuleNotFoundError as err:
-            _LOGGER.warning("speech understanding unavailable: %s", err)
-        else:
             from hub.asr.program import AsrProgram
             from hub.intents.program import HandleProgram, IntentProgram
+            from hub.pipeline.program import PipelineProgram
+            from hub.understanding import Understander
+        except ModuleNotFoundError as err:
+            from voxhub.configfile import ConfigError
 
-            self.understander = Understander(self.config, await self._home_source())
-            loads.append(loop.run_in_executor(None, self.understander.load))
-            programs += [program(self.understander) for name, program in (
-                ("asr", AsrProgram), ("intent", IntentProgram), ("handle", HandleProgram))
-                if name in wanted]
-            try:
-                from hub.pipeline.program import PipelineProgram
-            except ModuleNotFoundError as err:
-                _LOGGER.warning("satellite pipeline unavailable: %s", err)
-            else:
-                if "pipeline" in wanted:
-                    programs.append(PipelineProgram(self.config.pipeline, self.understander,
-                                                    self.synthesizer))
+            raise ConfigError(
+                f"server.programs: {', '.join(sorted(wanted))} need the package '{err.name}': "
+                "install the hub extra (pip install 'voxhub[hub]'), or serve TTS only with "
+                "server.programs: [tts]") from err
+        self.understander = Understander(self.config, await self._home_source())
+        loads.append(loop.run_in_executor(None, self.understander.load))
+        programs += [program(self.understander) for name, program in (
+            ("asr", AsrProgram), ("intent", IntentProgram), ("handle", HandleProgram))
+            if name in wanted]
+        if "pipeline" in wanted:
+            programs.append(PipelineProgram(self.config.pipeline, self.understander,
+                                            self.synthesizer))
         await asyncio.gather(*loads)
         return programs
 
