@@ -105,14 +105,6 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await worker
 
-    async def drain_work(self) -> None:
-        """Wait until queued work is done (used by tests and graceful shutdown)."""
-        if self._worker is not None:
-            self._queue.put_nowait(None)
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
-
     async def cancel_all(self) -> None:
         self.closed = True
         tasks = [t for t in (self._worker, *self._tasks) if t is not None and not t.done()]

@@ -47,9 +47,5 @@ class AudioCache:
                 _, evicted = self._items.popitem(last=False)
                 self._bytes -= sum(len(p) for p in evicted)
 
-    @property
-    def size_bytes(self) -> int:
-        return self._bytes
-
     def __len__(self) -> int:
         return len(self._items)

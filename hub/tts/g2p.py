@@ -67,6 +67,7 @@ class Phonemizer:
     def __init__(self, lexicon: dict[str, str] | None = None) -> None:
         self.vocab: dict[str, int] = kokoro_config()["vocab"]
         self.lexicon = lexicon or {}
+        self._by_lower = {word.lower(): ps for word, ps in self.lexicon.items()}
         self._lexicon_re = (re.compile(r"(?<![\w\[])(" + "|".join(
             re.escape(w) for w in sorted(self.lexicon, key=len, reverse=True)) + r")(?![\w\]])",
             re.IGNORECASE) if self.lexicon else None)
@@ -90,7 +91,7 @@ class Phonemizer:
         if language.startswith("en"):
             if self._lexicon_re is not None:
                 text = self._lexicon_re.sub(
-                    lambda m: f"[{m.group(1)}](/{self._lexicon_value(m.group(1))}/)", text)
+                    lambda m: f"[{m.group(1)}](/{self._by_lower[m.group(1).lower()]}/)", text)
             with self._lock:  # spaCy pipelines are not thread-safe
                 ps, _ = g2p(text)  # type: ignore[operator]
         else:
@@ -101,12 +102,6 @@ class Phonemizer:
 
     def tokens(self, phonemes: str) -> list[int]:
         return [self.vocab[c] for c in phonemes if c in self.vocab]
-
-    def _lexicon_value(self, word: str) -> str:
-        for key, value in self.lexicon.items():
-            if key.lower() == word.lower():
-                return value
-        return word
 
     def _get(self, language: str) -> object:
         with self._lock:
