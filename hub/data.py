@@ -80,6 +80,24 @@ def ensure_kokoro_onnx(data_dir: Path) -> Path:
     return target
 
 
+def ensure_kokoro_onnx_int8_matmul(data_dir: Path) -> Path:
+    """The Kokoro ONNX with its convolutions on signed int8 matrix products (made once).
+
+    Bit-identical audio, about a third faster on CPUs with VNNI: see `hub.tts.int8_convs`.
+    """
+    from hub.tts import int8_convs
+
+    source = ensure_kokoro_onnx(data_dir)
+    target = source.with_name(f"{source.stem}.matmul{int8_convs.REWRITE_VERSION}.onnx")
+    if not target.exists():
+        try:
+            int8_convs.rewrite(source, target)
+        except ModuleNotFoundError as err:
+            raise DataError("package 'onnx' is missing: install the hub extra "
+                            "(pip install 'voxhub[hub]')") from err
+    return target
+
+
 def ensure_voices(data_dir: Path) -> Path:
     """Fetch the voices once with `npm pack kokoro-js@1.2.1`, the only package carrying them."""
     target = voices_dir(data_dir)
@@ -136,7 +154,12 @@ def resolve_model_file(spec: str, default_file: str) -> Path:
 
 
 def prepare(data_dir: Path) -> dict[str, Path]:
-    return {"kokoro_onnx": ensure_kokoro_onnx(data_dir), "voices": ensure_voices(data_dir)}
+    from hub.tts.int8_convs import cpu_has_vnni
+
+    paths = {"kokoro_onnx": ensure_kokoro_onnx(data_dir), "voices": ensure_voices(data_dir)}
+    if cpu_has_vnni():
+        paths["kokoro_onnx_int8_matmul"] = ensure_kokoro_onnx_int8_matmul(data_dir)
+    return paths
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

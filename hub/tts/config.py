@@ -19,6 +19,10 @@ class TtsConfig:
     torch_config: Path | None = setting(None, "config.json that goes with a torch .pth model "
                                         "(default: the Kokoro v1.0 config shipped with voxhub).")
     device: str = setting("cpu", "Where inference runs: 'cpu' or 'cuda'.", choices=("cpu", "cuda"))
+    int8_matmul: bool = setting(True, "On x86 CPUs with VNNI, run the built-in "
+                                "int8 model's convolutions as signed int8 matrix products: the "
+                                "same audio bit for bit, about a third faster. false runs the "
+                                "model as shipped.")
     threads: int = setting(2, "CPU threads for one inference.", minimum=1, maximum=64)
     voice: str = setting("af_heart", "Default voice, or a weighted blend such as "
                          "'af_heart:0.7,af_bella:0.3'.")

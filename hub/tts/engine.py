@@ -88,10 +88,17 @@ class Synthesizer:
             self.backend = TorchBackend(self.config.model, self.config.torch_config,
                                         self.config.device, self.config.threads)
         else:
+            from hub.tts.int8_convs import cpu_has_vnni
             from hub.tts.onnx import OnnxBackend
 
-            model = model_data.resolve_model_file(self.config.model, "onnx/model_quantized.onnx") \
-                if self.config.model else model_data.ensure_kokoro_onnx(self.data_dir)
+            if self.config.model:
+                model = model_data.resolve_model_file(self.config.model,
+                                                      "onnx/model_quantized.onnx")
+            elif (self.config.int8_matmul and self.config.device == "cpu"
+                  and cpu_has_vnni()):
+                model = model_data.ensure_kokoro_onnx_int8_matmul(self.data_dir)
+            else:
+                model = model_data.ensure_kokoro_onnx(self.data_dir)
             self.backend = OnnxBackend(model, self.config.device, self.config.threads)
         self.synthesize("Ready.", self.config.voice, 1.0)  # warm-up: first reply as fast as later
 

@@ -28,6 +28,7 @@ class OnnxBackend(KokoroBackend):
                 raise RuntimeError("tts.device is 'cuda' but onnxruntime has no CUDA execution "
                                    "provider: install onnxruntime-gpu, or use device: cpu")
             providers.insert(0, "CUDAExecutionProvider")
+        self.model_path = Path(model_path)
         self.session = ort.InferenceSession(str(model_path), sess_options=options,
                                             providers=providers)
         self._inputs = {i.name for i in self.session.get_inputs()}
