@@ -230,6 +230,10 @@ class Endpoint:
                 await self._dispatch(event, conn)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # Shutdown: end quietly, since Python 3.11's stream callback logs a cancelled
+            # connection task as an "exception in callback".
+            pass
         except Exception:  # a bug triggered by one client must not stop the server
             _LOGGER.exception("%r: unexpected error, closing connection", conn)
         finally:

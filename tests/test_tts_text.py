@@ -61,6 +61,24 @@ def test_the_first_piece_is_short_so_audio_starts_early() -> None:
     assert len(segments) >= 2
 
 
+@pytest.mark.parametrize(("sentence", "head"), [
+    ("The garage door is closed and locked now.", "The garage door"),
+    ("I added milk and eggs to your shopping list.", "I added milk"),
+    ("Sorry, I could not find a device called basement heater.", "Sorry,"),
+    ("The humidity in the bathroom is sixty-five percent.", "The humidity"),
+    ("Playing your morning playlist in the kitchen.", "Playing your morning playlist"),
+])
+def test_the_first_piece_ends_where_a_speaker_would_pause(sentence: str, head: str) -> None:
+    segments = segments_for(sentence, first_chars=16)
+    assert segments[0].text == head
+    assert _words(" ".join(s.text for s in segments)) == _words(sentence)
+
+
+def test_a_short_sentence_without_a_natural_pause_is_rendered_whole() -> None:
+    assert [s.text for s in segments_for("Turned on the kitchen lights.", first_chars=16)] == [
+        "Turned on the kitchen lights."]
+
+
 def test_ssml_markup_is_never_text_and_breaks_become_pauses() -> None:
     segments = parse_ssml('<speak>Hello <break time="500ms"/> there, '
                           '<sub alias="World Wide Web">WWW</sub>. <emphasis>Done</emphasis>'

@@ -36,8 +36,10 @@ class TtsConfig:
     cache_mb: int = setting(64, "Memory for cached rendered replies; 0 disables the cache.",
                             minimum=0)
     cache_max_chars: int = setting(300, "Only texts up to this length are cached.", minimum=0)
-    first_piece_chars: int = setting(16, "Length of the first piece rendered on its own, so the "
-                                     "first audio leaves early; 0 renders whole sentences.",
-                                     minimum=0)
+    first_piece_chars: int = setting(16, "Target length of the first piece, rendered on its own so "
+                                     "the first audio leaves early; it is cut where a speaker "
+                                     "would pause (a comma, before 'and', 'is', 'in'…), and a "
+                                     "short sentence without such a place stays whole. 0 renders "
+                                     "whole sentences.", minimum=0)
     workers: int = setting(1, "Syntheses run at once; more queue (each uses `threads`).",
                            minimum=1, maximum=16)

@@ -1,8 +1,8 @@
 """Text → streamed 24 kHz speech: normalise, split, phonemise, render piece by piece.
 
-The first piece is kept short (a clause or a few words) so the satellite starts speaking while the
-rest is rendered; later pieces are whole sentences for natural prosody. Rendering runs in worker
-threads, one piece ahead of the consumer, and stops when the consumer goes away.
+The first piece is kept short (cut where a speaker would pause) so the satellite starts speaking
+while the rest is rendered; later pieces are whole sentences for natural prosody. Rendering runs
+in worker threads, one piece ahead of the consumer, and stops when the consumer goes away.
 """
 
 from __future__ import annotations

@@ -179,19 +179,44 @@ def split_long(text: str, max_chars: int) -> list[str]:
     return merged
 
 
+#: Words a speaker naturally pauses before: prepositions, conjunctions and the verbs that
+#: start a predicate. Particles (on, off, up) are left out: "turned | on the lights" jars.
+_PHRASE_STARTS = frozenset({
+    "about", "after", "and", "are", "as", "at", "because", "before", "but", "by", "during", "for",
+    "from", "if", "in", "into", "is", "near", "of", "or", "since", "so", "than", "then", "to",
+    "until", "was", "were", "when", "where", "which", "while", "will", "with", "without"})
+
+
 def first_phrase(sentence: str, target_chars: int) -> tuple[str, str]:
-    """Split off a short opening phrase (at a clause mark, else a word gap): quick first audio."""
+    """Split off a short opening phrase, for a quick first audio, where a speaker would pause.
+
+    The cut goes at a clause mark, or before a word that opens a phrase ("the garage door | is
+    closed", "I added milk | and eggs"), never inside a noun phrase: the two pieces are rendered
+    apart, and a cut in the wrong place is heard. The candidate nearest `target_chars` wins; a
+    sentence with no such place is cut at a word gap only when it is long.
+    """
     if len(sentence) <= target_chars * 1.6:
         return sentence, ""
-    match = _CLAUSE_END.search(sentence, 12)
-    if match and match.start() <= target_chars * 2:
-        return sentence[:match.start()].strip(), sentence[match.end():].strip()
     words = sentence.split(" ")
-    head = ""
-    for i, word in enumerate(words):
-        head = f"{head} {word}".strip()
-        if len(head) >= target_chars and i < len(words) - 2:
-            return head, " ".join(words[i + 1:])
+    candidates: list[tuple[int, int]] = []  # (rank, words in the head)
+    for i in range(1, len(words) - 1):
+        head = " ".join(words[:i])
+        if len(head) > target_chars * 2:
+            break
+        if head[-1] in ",;:—–" and len(head) >= 5:
+            candidates.append((0, i))
+        elif words[i].lower() in _PHRASE_STARTS and len(head) >= 8 and len(words) - i >= 2:
+            candidates.append((1, i))
+    if candidates:
+        _, i = min(candidates, key=lambda c: (c[0], abs(len(" ".join(words[:c[1]]))
+                                                          - target_chars)))
+        return " ".join(words[:i]), " ".join(words[i:])
+    if len(sentence) > target_chars * 4:
+        head = ""
+        for i, word in enumerate(words):
+            head = f"{head} {word}".strip()
+            if len(head) >= target_chars and i < len(words) - 2:
+                return head, " ".join(words[i + 1:])
     return sentence, ""
 
 
