@@ -1,52 +1,17 @@
 """The torch backend (hexgrad's KModel) runs its real loading and inference path on CPU.
 
 A GPU hub loads Kokoro's real .pth; here a tiny randomly initialised checkpoint with Kokoro's
-architecture, written by the test, goes through the same code: config + .pth → KModel → audio.
+architecture (tests/plugins/tiny_kokoro.py) goes through the same code: config + .pth → KModel →
+audio. scripts/gpu_check.py runs the same on CUDA.
 """
 
 from __future__ import annotations
-
-import copy
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hub.tts.config import TtsConfig
 from hub.tts.engine import Synthesizer
-from hub.tts.g2p import kokoro_config
-
-
-@pytest.fixture(scope="module")
-def tiny_kokoro(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    import torch
-    from kokoro.model import KModel
-
-    config = copy.deepcopy(kokoro_config())
-    config.update(n_layer=1)  # hidden_dim stays 512: the decoder hard-codes it
-    config["plbert"].update(hidden_size=32, num_attention_heads=2, intermediate_size=64,
-                            num_hidden_layers=1)
-    folder = tmp_path_factory.mktemp("tiny-kokoro")
-    config_path = folder / "config.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
-    torch.manual_seed(0)
-    model = KModel(repo_id="hexgrad/Kokoro-82M", config=config, model=_empty_checkpoint(folder),
-                   disable_complex=True)
-    checkpoint = folder / "tiny.pth"
-    torch.save({name: getattr(model, name).state_dict()
-                for name in ("bert", "bert_encoder", "predictor", "text_encoder", "decoder")},
-               checkpoint)
-    return checkpoint, config_path
-
-
-def _empty_checkpoint(folder: Path) -> str:
-    """KModel insists on loading a checkpoint; an empty one keeps its random initialisation."""
-    import torch
-
-    path = folder / "empty.pth"
-    torch.save({}, path)
-    return str(path)
 
 
 def test_torch_backend_loads_a_local_checkpoint_and_renders_audio(tiny_kokoro, data_dir) -> None:
