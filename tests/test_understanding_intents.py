@@ -199,3 +199,21 @@ def test_state_changes_show_in_replies_without_rebuilding_the_index() -> None:
     assert engine._state.fuzzy is fuzzy  # same names: nothing rebuilt
     assert engine.decide(["is the kitchen light on"]).reply == "Yes"
     assert engine.decide(["what is the bathroom humidity"]).reply == "Bathroom humidity is 64 %"
+
+
+def test_the_sentence_index_cache_keeps_only_the_recently_used_homes(tmp_path: Path) -> None:
+    import os
+
+    from hub.intents.grammar import Grammar
+    from hub.intents.sentences import KEEP_CACHED, load_or_build
+
+    old = [tmp_path / f"sentences-old{i:02d}.gz" for i in range(KEEP_CACHED + 2)]
+    for age, path in enumerate(old):
+        path.write_bytes(b"")
+        os.utime(path, (time.time() - 1000 - age, time.time() - 1000 - age))
+    grammar = Grammar.load("en")
+    built = load_or_build(grammar, "this-home", 1, tmp_path)
+    kept = sorted(tmp_path.glob("sentences-*.gz"))
+    assert len(kept) == KEEP_CACHED
+    assert not {old[-1], old[-2], old[-3]} & set(kept)  # the three least recently used went
+    assert load_or_build(grammar, "this-home", 1, tmp_path) == built  # read back from the cache

@@ -206,6 +206,11 @@ def fingerprint(grammar: Grammar, home_fingerprint: str, per_template: int) -> s
     return digest.hexdigest()[:16]
 
 
+#: Index files kept in the cache folder, most recently used first: a hub uses one per language
+#: and home (plus a skeleton), so this keeps a few homes and languages and drops the rest.
+KEEP_CACHED = 8
+
+
 def load_or_build(grammar: Grammar, home_fingerprint: str, per_template: int,
                   cache_dir: Path | None, skeleton: bool = False) -> list[str]:
     """The sampled sentences, from the disk cache when it matches this grammar and home."""
@@ -217,7 +222,9 @@ def load_or_build(grammar: Grammar, home_fingerprint: str, per_template: int,
         if path.exists():
             try:
                 with gzip.open(path, "rt", encoding="utf-8") as f:
-                    return f.read().split("\n")
+                    sentences = f.read().split("\n")
+                path.touch()  # recently used: kept by _prune
+                return sentences
             except (OSError, EOFError) as err:
                 _LOGGER.warning("Rebuilding unreadable sentence cache %s: %s", path, err)
     sentences = list(sample_sentences(grammar, per_template, skeleton=skeleton))
@@ -228,6 +235,19 @@ def load_or_build(grammar: Grammar, home_fingerprint: str, per_template: int,
             with gzip.open(partial, "wt", encoding="utf-8") as f:
                 f.write("\n".join(sentences))
             partial.replace(path)
+            _prune(path.parent)
         except OSError as err:
             _LOGGER.warning("Cannot cache the sentence index in %s: %s", path, err)
     return sentences
+
+
+def _prune(cache_dir: Path) -> None:
+    """Delete all but the KEEP_CACHED most recently used index files (older homes' indexes)."""
+    def used(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # deleted meanwhile by another hub sharing the folder
+            return 0.0
+
+    for old in sorted(cache_dir.glob("sentences-*.gz"), key=used, reverse=True)[KEEP_CACHED:]:
+        old.unlink(missing_ok=True)
