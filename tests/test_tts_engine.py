@@ -16,7 +16,7 @@ from tests.plugins.hub import rms, transcribe
 
 def _stream(synth, text: str, **kwargs) -> list[bytes]:
     async def collect() -> list[bytes]:
-        return [piece async for piece in synth.stream(text, **kwargs)]
+        return [piece async for piece in synth.stream(synth.request(text, **kwargs))]
 
     return asyncio.run(collect())
 

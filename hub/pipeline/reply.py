@@ -40,6 +40,7 @@ async def stream_reply(conn: Connection, synthesizer: Any, text: str, fmt: Audio
                        chunk_ms: int, voice: str | None = None) -> dict[str, float]:
     """Send `synthesize` (informational), then the audio stream; return timings in ms."""
     started = time.monotonic()
+    request = synthesizer.request(text, voice=voice)  # bad input fails before any audio
     await conn.send(Synthesize(text=text).event())
     await conn.send(AudioStart(rate=fmt.rate, width=fmt.width, channels=fmt.channels).event())
     chunk_frames = max(1, fmt.rate * chunk_ms // 1000)
@@ -47,7 +48,7 @@ async def stream_reply(conn: Connection, synthesizer: Any, text: str, fmt: Audio
     timings: dict[str, float] = {}
     sent_frames = 0
     rate = int(getattr(synthesizer, "sample_rate", TTS_RATE))
-    async for piece in synthesizer.stream(text, voice=voice):
+    async for piece in synthesizer.stream(request):
         if not piece:
             continue
         samples = resample(pcm_to_float(piece, 2, 1), rate, fmt.rate)

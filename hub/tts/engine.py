@@ -150,11 +150,14 @@ class Synthesizer:
         lang = self.voices.info_for(request.voice).g2p_language
         return [self.phonemizer.phonemes(s.text, lang) for s in self.segments(request) if s.text]
 
-    async def stream(self, text: str, voice: str | None = None, speed: float | None = None,
-                     ssml: bool = False) -> AsyncIterator[bytes]:
-        """PCM16 mono 24 kHz, one piece per segment, the first as soon as it is rendered."""
-        request = self.request(text, voice, speed, ssml)
-        key = self.cache.key(f"{'ssml:' if ssml else ''}{text}", request.voice, request.speed)
+    async def stream(self, request: Request) -> AsyncIterator[bytes]:
+        """PCM16 mono 24 kHz, one piece per segment, the first as soon as it is rendered.
+
+        Takes a request made by `request()`, so that callers report bad input before they
+        start an audio stream."""
+        text = request.text
+        key = self.cache.key(f"{'ssml:' if request.ssml else ''}{text}", request.voice,
+                             request.speed)
         cached = self.cache.get(key) if len(text) <= self.config.cache_max_chars else None
         if cached is not None:
             for piece in cached:

@@ -114,7 +114,7 @@ class TtsServerProgram(Program):
         """Stream one text as audio; errors go to the client as a Wyoming `error`."""
         rate = self.synth.sample_rate
         try:
-            self.synth.request(text, voice, None, ssml)
+            request = self.synth.request(text, voice, None, ssml)
         except ValueError as err:
             await conn.send_error(str(err), _error_code(err))
             return
@@ -122,7 +122,7 @@ class TtsServerProgram(Program):
             await conn.send(AudioStart(rate=rate, width=WIDTH, channels=CHANNELS).event())
         try:
             if text.strip():
-                async for pcm in self.synth.stream(text, voice, None, ssml):
+                async for pcm in self.synth.stream(request):
                     for i in range(0, len(pcm), self.chunk_bytes):
                         await conn.send(AudioChunk(rate=rate, width=WIDTH, channels=CHANNELS,
                                                    audio=pcm[i:i + self.chunk_bytes]).event())
