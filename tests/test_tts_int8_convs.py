@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from hub.tts.int8_convs import cpu_has_vnni, rewrite
+from hub.tts.int8_convs import REWRITE_VERSION, cpu_has_vnni, rewrite
 
 # (kernel, pads, dilation, stride): every convolution shape the Kokoro export uses.
 KOKORO_SHAPES = [(5, 2, 1, 1), (1, 0, 1, 1), (3, 1, 1, 1), (3, 1, 1, 2), (12, 3, 1, 6),
@@ -84,3 +84,26 @@ def test_the_hub_speaks_through_the_rewritten_kokoro_with_the_same_audio(synthes
     style = synthesizer.voices.style("af_heart", len(tokens))
     np.testing.assert_array_equal(synthesizer.backend.infer(tokens, style, 1.0),
                                   shipped.infer(tokens, style, 1.0))
+
+
+def test_a_broken_rewrite_falls_back_to_the_model_as_shipped(
+        data_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from hub import data
+    from hub.tts.config import TtsConfig
+    from hub.tts.engine import Synthesizer
+
+    shipped = data.ensure_kokoro_onnx(data_dir)
+    kokoro = tmp_path / "kokoro"
+    kokoro.mkdir()
+    for item in (shipped, shipped.with_suffix(".sha256"), data.voices_dir(data_dir)):
+        (kokoro / item.name).symlink_to(item)
+    (kokoro / f"{shipped.stem}.matmul{REWRITE_VERSION}.onnx").write_bytes(b"not a model")
+    synth = Synthesizer(TtsConfig(), tmp_path)
+    synth.load()
+    try:
+        assert synth.backend.model_path == kokoro / shipped.name
+        if cpu_has_vnni():
+            assert "rewrite failed" in caplog.text
+        assert len(synth.synthesize("Ready.")) > 0
+    finally:
+        synth.close()

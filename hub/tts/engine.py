@@ -88,19 +88,26 @@ class Synthesizer:
             self.backend = TorchBackend(self.config.model, self.config.torch_config,
                                         self.config.device, self.config.threads)
         else:
-            from hub.tts.int8_convs import cpu_has_vnni
-            from hub.tts.onnx import OnnxBackend
-
-            if self.config.model:
-                model = model_data.resolve_model_file(self.config.model,
-                                                      "onnx/model_quantized.onnx")
-            elif (self.config.int8_matmul and self.config.device == "cpu"
-                  and cpu_has_vnni()):
-                model = model_data.ensure_kokoro_onnx_int8_matmul(self.data_dir)
-            else:
-                model = model_data.ensure_kokoro_onnx(self.data_dir)
-            self.backend = OnnxBackend(model, self.config.device, self.config.threads)
+            self.backend = self._load_onnx()
         self.synthesize("Ready.", self.config.voice, 1.0)  # warm-up: first reply as fast as later
+
+    def _load_onnx(self) -> KokoroBackend:
+        from hub.tts.int8_convs import cpu_has_vnni
+        from hub.tts.onnx import OnnxBackend
+
+        config = self.config
+        if config.model:
+            model = model_data.resolve_model_file(config.model, "onnx/model_quantized.onnx")
+            return OnnxBackend(model, config.device, config.threads)
+        if config.int8_matmul and config.device == "cpu" and cpu_has_vnni():
+            try:
+                return OnnxBackend(model_data.ensure_kokoro_onnx_int8_matmul(self.data_dir),
+                                   config.device, config.threads)
+            except Exception as err:  # an optimisation is never a reason not to speak
+                _LOGGER.warning("Running Kokoro as shipped: its int8 matmul rewrite failed "
+                                "(%s); tts.int8_matmul: false silences this", err)
+        return OnnxBackend(model_data.ensure_kokoro_onnx(self.data_dir), config.device,
+                           config.threads)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

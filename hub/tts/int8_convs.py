@@ -18,6 +18,7 @@ sums, so the rewrite is used only where the CPU has VNNI.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,7 +122,7 @@ def rewrite(source: Path, target: Path) -> int:
     keep = [i for i in graph.initializer if i.name in used]
     del graph.initializer[:]
     graph.initializer.extend(keep)
-    partial = target.with_suffix(".partial")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # hubs may race here
     onnx.save(model, str(partial))
     partial.replace(target)
     _LOGGER.info("Rewrote %d int8 convolutions of %s into %s", count, source.name, target)
