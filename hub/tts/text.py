@@ -198,14 +198,14 @@ def first_phrase(sentence: str, target_chars: int) -> tuple[str, str]:
     if len(sentence) <= target_chars * 1.6:
         return sentence, ""
     words = sentence.split(" ")
-    candidates: list[tuple[int, int]] = []  # (rank, words in the head)
+    candidates: list[tuple[int, int]] = []  # (rank, words in the head); the tail keeps ≥ 2
     for i in range(1, len(words) - 1):
         head = " ".join(words[:i])
         if len(head) > target_chars * 2:
             break
         if head[-1] in ",;:—–" and len(head) >= 5:
             candidates.append((0, i))
-        elif words[i].lower() in _PHRASE_STARTS and len(head) >= 8 and len(words) - i >= 2:
+        elif words[i].lower().strip("\"'(") in _PHRASE_STARTS and len(head) >= 8:
             candidates.append((1, i))
     if candidates:
         _, i = min(candidates, key=lambda c: (c[0], abs(len(" ".join(words[:c[1]]))
