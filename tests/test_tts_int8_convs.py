@@ -10,7 +10,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from hub.tts.int8_convs import REWRITE_VERSION, cpu_has_vnni, rewrite
+from hub.tts.fast_model import Rewrites, build
+from hub.tts.int8_convs import cpu_has_vnni, rewrite_convs
 
 # (kernel, pads, dilation, stride): every convolution shape the Kokoro export uses.
 KOKORO_SHAPES = [(5, 2, 1, 1), (1, 0, 1, 1), (3, 1, 1, 1), (3, 1, 1, 2), (12, 3, 1, 6),
@@ -33,6 +34,13 @@ def conv_model(path: Path, kernel: int, pads: int, dilation: int, stride: int,
         [numpy_helper.from_array(weights, "w"),
          numpy_helper.from_array(np.array(zero_point, np.uint8), "wz")])
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def rewrite(source: Path, target: Path) -> int:
+    model = onnx.load(str(source))
+    count = rewrite_convs(model)
+    onnx.save(model, str(target))
+    return count
 
 
 def run(path: Path, x: np.ndarray) -> np.ndarray:
@@ -66,24 +74,25 @@ def test_a_weight_that_would_not_fit_in_signed_8_bits_keeps_its_convolution(
     np.testing.assert_array_equal(run(tmp_path / "b.onnx", x), run(tmp_path / "a.onnx", x))
 
 
-def test_the_hub_speaks_through_the_rewritten_kokoro_with_the_same_audio(synthesizer,
-                                                                        data_dir: Path) -> None:
-    """Where the CPU has VNNI the default hub uses the rewrite; the audio is the shipped model's."""
+def test_the_rewritten_kokoro_gives_the_shipped_models_audio_bit_for_bit(
+        synthesizer, data_dir: Path, tmp_path: Path) -> None:
+    """The hub uses this rewrite only where the CPU has VNNI (elsewhere u8×s8 may saturate)."""
     from hub import data
     from hub.tts.onnx import OnnxBackend
 
-    loaded = synthesizer.backend.model_path
-    original = data.ensure_kokoro_onnx(data_dir)
     if not cpu_has_vnni():
-        assert loaded == original
+        assert not Rewrites.for_config(synthesizer.config).int8_matmul
         return
-    assert loaded == data.ensure_kokoro_onnx_int8_matmul(data_dir)
-    shipped = OnnxBackend(original, threads=synthesizer.config.threads)
+
+    shipped = data.ensure_kokoro_onnx(data_dir)
+    build(shipped, tmp_path / "matmul.onnx", Rewrites(int8_matmul=True))
+    rewritten = OnnxBackend(tmp_path / "matmul.onnx", threads=synthesizer.config.threads)
+    original = OnnxBackend(shipped, threads=synthesizer.config.threads)
     tokens = synthesizer.phonemizer.tokens(
         synthesizer.phonemizer.phonemes("Turned on the kitchen lights.", "en-us"))
     style = synthesizer.voices.style("af_heart", len(tokens))
-    np.testing.assert_array_equal(synthesizer.backend.infer(tokens, style, 1.0),
-                                  shipped.infer(tokens, style, 1.0))
+    np.testing.assert_array_equal(rewritten.infer(tokens, style, 1.0),
+                                  original.infer(tokens, style, 1.0))
 
 
 def test_a_broken_rewrite_falls_back_to_the_model_as_shipped(
@@ -97,13 +106,13 @@ def test_a_broken_rewrite_falls_back_to_the_model_as_shipped(
     kokoro.mkdir()
     for item in (shipped, shipped.with_suffix(".sha256"), data.voices_dir(data_dir)):
         (kokoro / item.name).symlink_to(item)
-    (kokoro / f"{shipped.stem}.matmul{REWRITE_VERSION}.onnx").write_bytes(b"not a model")
-    synth = Synthesizer(TtsConfig(), tmp_path)
+    config = TtsConfig()
+    Rewrites.for_config(config).path_for(kokoro / shipped.name).write_bytes(b"not a model")
+    synth = Synthesizer(config, tmp_path)
     synth.load()
     try:
         assert synth.backend.model_path == kokoro / shipped.name
-        if cpu_has_vnni():
-            assert "rewrite failed" in caplog.text
+        assert "rewrite for this CPU failed" in caplog.text
         assert len(synth.synthesize("Ready.")) > 0
     finally:
         synth.close()

@@ -92,20 +92,22 @@ class Synthesizer:
         self.synthesize("Ready.", self.config.voice, 1.0)  # warm-up: first reply as fast as later
 
     def _load_onnx(self) -> KokoroBackend:
-        from hub.tts.int8_convs import cpu_has_vnni
+        from hub.tts.fast_model import Rewrites
         from hub.tts.onnx import OnnxBackend
 
         config = self.config
         if config.model:
             model = model_data.resolve_model_file(config.model, "onnx/model_quantized.onnx")
             return OnnxBackend(model, config.device, config.threads)
-        if config.int8_matmul and config.device == "cpu" and cpu_has_vnni():
+        rewrites = Rewrites.for_config(config)
+        if rewrites:
             try:
-                return OnnxBackend(model_data.ensure_kokoro_onnx_int8_matmul(self.data_dir),
+                return OnnxBackend(model_data.ensure_kokoro_onnx_fast(self.data_dir, rewrites),
                                    config.device, config.threads)
             except Exception as err:  # an optimisation is never a reason not to speak
-                _LOGGER.warning("Running Kokoro as shipped: its int8 matmul rewrite failed "
-                                "(%s); tts.int8_matmul: false silences this", err)
+                _LOGGER.warning("Running Kokoro as shipped: its rewrite for this CPU failed "
+                                "(%s); tts.int8_matmul and tts.fast_snake: false silence this",
+                                err)
         return OnnxBackend(model_data.ensure_kokoro_onnx(self.data_dir), config.device,
                            config.threads)
 

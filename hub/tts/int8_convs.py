@@ -17,8 +17,6 @@ sums, so the rewrite is used only where the CPU has VNNI.
 
 from __future__ import annotations
 
-import logging
-import os
 import platform
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,9 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from onnx import NodeProto
-
-_LOGGER = logging.getLogger(__name__)
+    from onnx import ModelProto, NodeProto
 
 #: Bumped when the rewrite changes, so files made by an older version are made again.
 REWRITE_VERSION = 1
@@ -49,12 +45,10 @@ def cpu_has_vnni() -> bool:
     return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
-def rewrite(source: Path, target: Path) -> int:
-    """Write `source` with its ConvInteger nodes rewritten to `target`; returns how many."""
-    import onnx
+def rewrite_convs(model: ModelProto) -> int:
+    """Rewrite the model's ConvInteger nodes in place; returns how many."""
     from onnx import helper, numpy_helper
 
-    model = onnx.load(str(source))
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
 
@@ -118,13 +112,5 @@ def rewrite(source: Path, target: Path) -> int:
         new_nodes.extend(added.get(index, [node]))
     del graph.node[:]
     graph.node.extend(new_nodes)
-    used = {name for node in graph.node for name in node.input}
-    keep = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # hubs may race here
-    onnx.save(model, str(partial))
-    partial.replace(target)
-    _LOGGER.info("Rewrote %d int8 convolutions of %s into %s", count, source.name, target)
     return count
 
