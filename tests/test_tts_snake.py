@@ -77,10 +77,14 @@ def test_a_sine_read_by_anything_else_is_not_folded() -> None:
         np.testing.assert_array_equal(a, b)
 
 
-def test_the_rewritten_file_keeps_no_dead_nodes_or_weights(tmp_path: Path) -> None:
+def test_the_rewritten_file_keeps_no_dead_nodes_or_weights_and_replaces_older_ones(
+        tmp_path: Path) -> None:
     onnx.save(snake_model(ALPHAS), str(tmp_path / "a.onnx"))
-    build(tmp_path / "a.onnx", tmp_path / "b.onnx", Rewrites(snake=True))
-    graph = onnx.load(str(tmp_path / "b.onnx")).graph
+    (tmp_path / "a.matmul1.onnx").write_bytes(b"made for other settings")
+    target = Rewrites(snake=True).path_for(tmp_path / "a.onnx")
+    build(tmp_path / "a.onnx", target, Rewrites(snake=True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.onnx", "a.snake1.onnx"]
+    graph = onnx.load(str(target)).graph
     read = {name for node in graph.node for name in node.input}
     assert {"alpha", "two", "inverse"}.isdisjoint(i.name for i in graph.initializer)
     assert all(i.name in read for i in graph.initializer)
