@@ -17,8 +17,9 @@ from hub.tts.snake import coefficients, rewrite_snakes
 ALPHAS = np.array([2.33, 1.0, 0.85, 0.2, 0.01, 1e-4, -1e-3, -0.026], np.float32)
 
 
-def snake_model(alpha: np.ndarray, extra_sin_user: bool = False) -> onnx.ModelProto:
-    """One Snake as the Kokoro export writes it: x + (1/α)·sin(αx)^2."""
+def snake_model(alpha: np.ndarray, extra_sin_user: bool = False,
+                scale: np.ndarray | None = None) -> onnx.ModelProto:
+    """One Snake as the Kokoro export writes it: x + (1/α)·sin(αx)^2 (or another `scale`)."""
     nodes = [
         helper.make_node("Mul", ["alpha", "x"], ["ax"], name="scale"),
         helper.make_node("Sin", ["ax"], ["s"], name="sin"),
@@ -34,7 +35,8 @@ def snake_model(alpha: np.ndarray, extra_sin_user: bool = False) -> onnx.ModelPr
         nodes, "snake", [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)], outputs,
         [numpy_helper.from_array(alpha.reshape(1, -1, 1), "alpha"),
          numpy_helper.from_array(np.array(2.0, np.float32), "two"),
-         numpy_helper.from_array((1 / alpha).reshape(1, -1, 1), "inverse")])
+         numpy_helper.from_array((1 / alpha if scale is None else scale).reshape(1, -1, 1),
+                                 "inverse")])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
@@ -68,8 +70,10 @@ def test_a_rewritten_snake_equals_the_original_to_within_float_rounding() -> Non
     assert np.all(np.abs(after - before) <= allowed)
 
 
-def test_a_sine_read_by_anything_else_is_not_folded() -> None:
-    model = snake_model(ALPHAS, extra_sin_user=True)
+@pytest.mark.parametrize("model", [snake_model(ALPHAS, extra_sin_user=True),
+                                   snake_model(ALPHAS, scale=np.full_like(ALPHAS, 0.5))],
+                         ids=["sine-read-elsewhere", "not-divided-by-alpha"])
+def test_anything_but_a_snake_is_left_as_it_is(model: onnx.ModelProto) -> None:
     x = np.random.default_rng(1).normal(size=(1, len(ALPHAS), 50)).astype(np.float32)
     before = run(model, x)
     assert rewrite_snakes(model) == 0

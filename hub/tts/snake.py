@@ -91,6 +91,14 @@ def rewrite_snakes(model: ModelProto) -> int:
         alpha = numpy_helper.to_array(inits[alpha_name]).astype(np.float64)
         if np.any(alpha == 0):
             continue  # the original divides by zero there; keep it as it is
+        factor = next(name for name in divide.input if name != square.output[0])
+        inverse = producer.get(factor)
+        by_constant = factor in inits and np.allclose(numpy_helper.to_array(inits[factor]),
+                                                      1 / alpha, rtol=1e-6, atol=0)
+        by_node = inverse is not None and inverse.op_type == "Reciprocal" \
+            and inverse.input[0] == alpha_name
+        if not (by_constant or by_node):
+            continue  # scaled by something other than 1/α: not a Snake
 
         prefix = f"{sin.name or sin.output[0]}_snake"
 
