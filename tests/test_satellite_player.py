@@ -10,12 +10,18 @@ from satellite.audio import FileSink
 from satellite.player import Player
 
 
-async def test_a_reply_whose_chunks_arrive_slowly_is_one_speaking_period(tmp_path: Path) -> None:
+def replying_player(wav: Path) -> tuple[Player, FileSink, list[bool]]:
+    """A started player into a WAV file, a 24 kHz reply begun; `changes` logs speaking on/off."""
     changes: list[bool] = []
-    sink = FileSink(tmp_path / "reply.wav", 24000, realtime=False)
+    sink = FileSink(wav, 24000, realtime=False)
     player = Player(sink, changes.append)
     player.start()
     player.reply_start(24000, 2, 1)
+    return player, sink, changes
+
+
+async def test_a_reply_whose_chunks_arrive_slowly_is_one_speaking_period(tmp_path: Path) -> None:
+    player, sink, changes = replying_player(tmp_path / "reply.wav")
     await asyncio.sleep(0.1)  # the hub is still rendering: nothing queued behind the start
     assert player.busy and changes == [True]
     for _ in range(3):
@@ -32,11 +38,7 @@ async def test_a_reply_whose_chunks_arrive_slowly_is_one_speaking_period(tmp_pat
 
 
 async def test_a_run_that_ends_without_audio_stop_still_finishes_the_reply(tmp_path: Path) -> None:
-    changes: list[bool] = []
-    sink = FileSink(tmp_path / "cut.wav", 24000, realtime=False)
-    player = Player(sink, changes.append)
-    player.start()
-    player.reply_start(24000, 2, 1)
+    player, sink, changes = replying_player(tmp_path / "cut.wav")
     player.reply_chunk(bytes(4800))
     player.close_reply()  # run-end arrived, the reply's audio-stop never will
     await asyncio.sleep(0.1)
