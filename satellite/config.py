@@ -10,6 +10,7 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from voxhub.configfile import load_file, setting
 
@@ -32,6 +33,23 @@ class HubLinkConfig:
     pong_timeout_s: float = setting(5.0, "A ping unanswered this long means reconnect.",
                                     minimum=0.1)
     connect_timeout_s: float = setting(5.0, "TCP connect timeout.", minimum=0.1)
+
+    def __post_init__(self) -> None:
+        # Checked here, not at the first connection: a URI the client cannot use would otherwise
+        # end the hub link silently and leave the satellite answering every wake word with
+        # "the hub is unreachable".
+        if not self.uri:
+            return
+        parsed = urlparse(self.uri)
+        try:
+            usable = ((parsed.scheme == "unix" and bool(parsed.path)) or
+                      (parsed.scheme == "tcp" and bool(parsed.hostname) and
+                       parsed.port is not None))
+        except ValueError:  # a port that is no number
+            usable = False
+        if not usable:
+            raise ValueError(f"uri: '{self.uri}' is not a hub endpoint; expected "
+                             "tcp://HOST:PORT (or unix://PATH)")
 
 
 @dataclass

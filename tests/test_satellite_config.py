@@ -42,6 +42,16 @@ def test_a_mistake_names_the_file_the_key_and_what_is_allowed(tmp_path):
         load_satellite_config(path)
 
 
+def test_a_hub_uri_the_satellite_cannot_use_stops_start_up_naming_the_key(tmp_path):
+    path = tmp_path / "sat.yaml"
+    path.write_text("hub:\n  uri: tcp://hub.local\n")  # no port
+    with pytest.raises(ConfigError, match=r"sat.yaml: hub: uri: 'tcp://hub.local' is not a hub "
+                                          r"endpoint; expected tcp://HOST:PORT"):
+        load_satellite_config(path)
+    with pytest.raises(ConfigError, match=r"--hub.uri: .*'hub.local:10200' is not a hub endpoint"):
+        build_config(parse("--hub", "hub.local:10200"))
+
+
 def test_flags_override_the_file():
     config = build_config(parse("--config", str(ROOT / "config" / "satellite.yaml"),
                                 "--hub", "tcp://hub:10200", "--name", "Bedroom", "--area", "Bed",

@@ -127,7 +127,11 @@ def _override(obj: Any, parts: list[str], dotted: str, value: Any, source: str) 
         inner = _override(getattr(obj, head), rest, dotted, value, source)
         return dataclasses.replace(obj, **{head: inner})
     hint = typing.get_type_hints(type(obj))[head]
-    return dataclasses.replace(obj, **{head: _convert(hint, value, source, dotted, fields[head])})
+    converted = _convert(hint, value, source, dotted, fields[head])
+    try:  # a dataclass's own check (__post_init__), worded like from_mapping's
+        return dataclasses.replace(obj, **{head: converted})
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"{source}: {dotted}: {err}") from err
 
 
 def to_mapping(obj: Any) -> Any:
