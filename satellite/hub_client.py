@@ -4,6 +4,12 @@ Why so insistent: the anchors' satellites hang after the hub restarts. Ours ping
 seconds, treats a missing pong or a closed socket as a lost hub, and reconnects with a doubling
 delay (capped) for as long as it runs. The daemon hears about every change through `on_status`,
 so it can tell the user (a sound, an MQTT error) and recover silently when the hub returns.
+
+A port that accepts a connection is not yet a hub: Docker's port forwarder accepts while the hub's
+container is down, a wrong port may belong to another service. Such a port accepts and then
+closes or says nothing; counted as "connected", it made the satellite flap between "hub is back"
+and "hub unavailable" (a chime and an MQTT error each time) twice a second. So a connection
+counts only once the hub has answered a ping, and until then it is retried with the back-off.
 """
 
 from __future__ import annotations
@@ -90,6 +96,10 @@ class HubClient:
             await client.connect()
         except (TimeoutError, OSError) as err:
             return f"hub {uri} unreachable: {err}"
+        silent = await self._handshake(client)
+        if silent is not None:
+            await self._drop(client)
+            return f"hub {uri} {silent}"
         self._client = client
         self.connected = True
         self.connections += 1
@@ -100,8 +110,9 @@ class HubClient:
             while True:
                 try:
                     event = await client.read_event()
-                except (OSError, asyncio.IncompleteReadError, ValueError) as err:
-                    return f"connection to hub lost: {err}"
+                except (OSError, asyncio.IncompleteReadError, ValueError, KeyError,
+                        TypeError) as err:  # (wyoming's reader: KeyError for an untyped event)
+                    return f"connection to hub lost: {err!r}"
                 if event is None:
                     return "hub closed the connection"
                 if Pong.is_type(event.type):
@@ -110,12 +121,32 @@ class HubClient:
                 if Ping.is_type(event.type):
                     await self.send(Pong(text=Ping.from_event(event).text).event())
                     continue
-                await self._on_event(event)
+                try:
+                    await self._on_event(event)
+                except Exception as err:  # one malformed event must not end the link for good
+                    _LOGGER.warning("ignored a '%s' event from the hub that could not be "
+                                    "handled: %r", event.type, err)
         finally:
             pinger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pinger
             await self._drop(client)
+
+    async def _handshake(self, client: AsyncClient) -> str | None:
+        """None once the hub answered a ping; otherwise why the peer is no hub (yet)."""
+        try:
+            async with asyncio.timeout(self.config.pong_timeout_s):
+                await client.write_event(Ping().event())
+                while True:
+                    event = await client.read_event()
+                    if event is None:
+                        return "closed the connection without answering a ping"
+                    if Pong.is_type(event.type):
+                        return None
+        except TimeoutError:
+            return f"did not answer a ping within {self.config.pong_timeout_s:.1f} s"
+        except (OSError, asyncio.IncompleteReadError, ValueError, KeyError, TypeError) as err:
+            return f"broke the connection before answering a ping: {err!r}"
 
     async def _keepalive(self, client: AsyncClient) -> None:
         """Ping; a missing pong closes the socket, which ends the read loop."""

@@ -7,6 +7,8 @@ import asyncio
 import wave
 
 import numpy as np
+import pytest
+from wyoming.event import Event, async_read_event, async_write_event
 
 from satellite.daemon import Satellite
 from tests.plugins.satellite import HubStandIn, pause, satellite_config, save
@@ -143,3 +145,89 @@ async def test_hub_down_then_up_then_restarted_is_survived(tmp_path, sat_speech)
     assert first.runs[0].completed
     assert len(second.runs) == 1 and second.runs[0].completed
     assert satellite.state_history.count("error") >= 2
+
+
+class NotAHub:
+    """A port that accepts connections but is no hub: `close` hangs up at once (Docker's port
+    forwarder while the hub's container is down), `silent` never answers (another service)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.connections = 0
+        self._server: asyncio.base_events.Server | None = None
+        self._silent: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"tcp://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        if self.mode == "close":
+            writer.close()
+        else:
+            self._silent.append(writer)
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        for writer in self._silent:
+            writer.close()
+        self._server.close()
+
+
+@pytest.mark.parametrize("mode", ["close", "silent"])
+async def test_a_port_that_accepts_but_is_no_hub_is_one_outage_not_a_flapping_link(
+        tmp_path, mode):
+    """Only a hub that answers a ping counts as connected: the satellite announces the outage
+    once and retries with its back-off, instead of chiming "back" and "lost" twice a second."""
+    peer = NotAHub(mode)
+    uri = await peer.start()
+    mic = save(tmp_path / "mic.wav", pause(3.0))
+    config = satellite_config(tmp_path, uri, mic, realtime=True, mic__tail_silence_s=0.0,
+                              hub__pong_timeout_s=0.3)
+    satellite = Satellite(config)
+    try:
+        assert await asyncio.wait_for(satellite.run(), 30) == 0
+    finally:
+        await peer.stop()
+    assert peer.connections >= 3  # it kept trying…
+    assert satellite.hub.connections == 0  # …but never took the port for a hub
+    assert satellite.hub_ok is False
+    assert satellite.state_history == ["idle", "error"]
+
+
+async def test_a_malformed_event_from_the_hub_is_skipped_and_the_link_stays_up(tmp_path):
+    """A reply whose audio-start has no usable rate: the satellite logs it, finishes the run
+    and keeps the same connection (a handler error used to end the hub link for good)."""
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (event := await async_read_event(reader)) is not None:
+            if event.type == "ping":
+                await async_write_event(Event("pong"), writer)
+            elif event.type == "run-pipeline":
+                await async_write_event(Event("audio-start", {"rate": None}), writer)
+                await async_write_event(Event("run-end", {}), writer)
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    uri = f"tcp://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    mic = save(tmp_path / "mic.wav", pause(4.0))
+    satellite = Satellite(satellite_config(tmp_path, uri, mic, realtime=True,
+                                           mic__tail_silence_s=0.0))
+    task = asyncio.create_task(satellite.run())
+    try:
+        for _ in range(50):
+            if satellite.hub.connected:
+                break
+            await asyncio.sleep(0.05)
+        for _ in range(2):  # the second run proves the link survived the first
+            await satellite.start_conversation()
+            for _ in range(50):
+                if satellite.state == "idle":
+                    break
+                await asyncio.sleep(0.05)
+            assert satellite.state == "idle"
+        assert await asyncio.wait_for(task, 30) == 0
+    finally:
+        server.close()
+    assert satellite.hub.connections == 1
+    assert "error" not in satellite.state_history
