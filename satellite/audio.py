@@ -160,8 +160,11 @@ class CommandSink(Sink):
     async def start(self) -> None:
         await self.abort()
         argv = shlex.split(self.command.replace("{rate}", str(self.rate)))
-        self._proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.PIPE,
-                                                          stderr=asyncio.subprocess.DEVNULL)
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        except OSError as err:  # not installed, not executable: this playback stays silent
+            _LOGGER.warning("snd.command %r cannot start: %s", self.command, err)
 
     async def write(self, pcm: bytes) -> None:
         proc = self._proc

@@ -94,23 +94,34 @@ class Player:
     async def _run(self) -> None:
         while True:
             item = await self._queue.get()
-            if item.kind == "sound":
-                self._busy = True
-                await self.sink.play(item.pcm)
-            elif item.kind == "start":
-                self._busy = True
-                self._in_reply = True
-                self._format = (item.rate, item.width, item.channels)
-                await self.sink.start()
-                self._on_change(True)
-            elif item.kind == "chunk":
-                rate, width, channels = self._format
-                await self.sink.write(convert_for_sink(item.pcm, rate, width, channels,
-                                                       self.sink.rate))
-            elif item.kind == "stop":
-                await self.sink.finish()
-                self._in_reply = False
-                self.replies_played += 1
+            try:
+                await self._play(item)
+            except Exception as err:  # the player task must outlive one broken playback:
+                # dead, it would leave the satellite "speaking" (busy) for ever
+                _LOGGER.warning("playback failed (%s): %r", item.kind, err)
+                if item.kind == "stop":
+                    self._in_reply = False
+                with contextlib.suppress(Exception):
+                    await self.sink.abort()
             if self._queue.empty() and not self._in_reply:
                 self._busy = False
                 self._on_change(False)
+
+    async def _play(self, item: _Item) -> None:
+        if item.kind == "sound":
+            self._busy = True
+            await self.sink.play(item.pcm)
+        elif item.kind == "start":
+            self._busy = True
+            self._in_reply = True
+            self._format = (item.rate, item.width, item.channels)
+            await self.sink.start()
+            self._on_change(True)
+        elif item.kind == "chunk":
+            rate, width, channels = self._format
+            await self.sink.write(convert_for_sink(item.pcm, rate, width, channels,
+                                                   self.sink.rate))
+        elif item.kind == "stop":
+            await self.sink.finish()
+            self._in_reply = False
+            self.replies_played += 1
