@@ -16,6 +16,7 @@ import shlex
 import sys
 import time
 import wave
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from satellite.config import SatelliteConfig
 from voxhub.audio import float_to_pcm16, pcm_to_float, read_wav, resample, to_mono16k
+from voxhub.configfile import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,12 +41,22 @@ def block_bytes(chunk_ms: int) -> int:
 
 
 async def command_source(command: str, chunk_ms: int = 30) -> AsyncIterator[bytes]:
-    """Blocks of the command's stdout; ends when the command exits (the caller may restart it)."""
+    """Blocks of the command's stdout; ends when the command exits (the caller may restart it).
+
+    Its stderr is read all along: arecord prints a line per overrun, and a pipe nobody reads
+    fills after 64 KB and then blocks the recorder, which silences the microphone for good.
+    A command that cannot start at all is a configuration error (ConfigError naming the key).
+    """
     size = block_bytes(chunk_ms)
-    proc = await asyncio.create_subprocess_exec(*shlex.split(command),
-                                                stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
-    assert proc.stdout is not None
+    try:
+        proc = await asyncio.create_subprocess_exec(*shlex.split(command),
+                                                    stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.PIPE)
+    except OSError as err:
+        raise ConfigError(f"mic.command {command!r} cannot start: {err}") from err
+    assert proc.stdout is not None and proc.stderr is not None
+    errors: deque[str] = deque(maxlen=5)
+    stderr = asyncio.create_task(_keep_tail(proc.stderr, errors))
     try:
         while True:
             try:
@@ -60,10 +72,18 @@ async def command_source(command: str, chunk_ms: int = 30) -> AsyncIterator[byte
                 proc.kill()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(proc.wait(), 5)
-        if proc.returncode not in (0, -9, None) and proc.stderr is not None:
-            err_text = (await proc.stderr.read()).decode(errors="replace").strip()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stderr, 1)
+        stderr.cancel()
+        if proc.returncode not in (0, -9, None):
             _LOGGER.warning("audio command %r exited with %s: %s", command, proc.returncode,
-                            err_text[-300:])
+                            " | ".join(errors)[-300:])
+
+
+async def _keep_tail(stream: asyncio.StreamReader, tail: deque[str]) -> None:
+    """Read a stream to its end, keeping its last lines (why a command failed)."""
+    while chunk := await stream.read(4096):
+        tail.extend(line for line in chunk.decode(errors="replace").splitlines() if line.strip())
 
 
 def load_wav_16k(path: str | Path) -> bytes:

@@ -44,6 +44,8 @@ _LOGGER = logging.getLogger(__name__)
 IDLE, LISTENING, THINKING, SPEAKING, ERROR = "idle", "listening", "thinking", "speaking", "error"
 #: Events of a reply that may still be in flight after the satellite interrupted it.
 _REPLY_TAIL = {"audio-start", "audio-chunk", "audio-stop", "synthesize", "run-end"}
+#: The longest wait before restarting a failing microphone command.
+_MIC_RETRY_MAX_S = 30.0
 
 
 class Satellite:
@@ -137,7 +139,9 @@ class Satellite:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._hub_known.wait(),
                                    self.config.hub.connect_timeout_s + 1.0)
+        delay = 1.0
         while True:
+            started = time.monotonic()
             # aclosing: a cancelled satellite stops its microphone process now, not whenever
             # the generator happens to be collected.
             async with contextlib.aclosing(make()) as blocks:
@@ -145,8 +149,13 @@ class Satellite:
                     await self._on_mic(block)
             if self.config.mic.source != "command":
                 return
-            _LOGGER.warning("microphone command ended; restarting it in 1 s")
-            await asyncio.sleep(1.0)
+            # A recorder that fails at once (microphone unplugged, device busy) is retried
+            # with a doubling delay, not every second for ever; one that ran a while, at once.
+            if time.monotonic() - started > _MIC_RETRY_MAX_S:
+                delay = 1.0
+            _LOGGER.warning("microphone command ended; restarting it in %.0f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _MIC_RETRY_MAX_S)
 
     # ------------------------------------------------------------------ microphone
 

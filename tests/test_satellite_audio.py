@@ -8,11 +8,13 @@ import sys
 import wave
 
 import numpy as np
+import pytest
 
 from satellite.audio import CommandSink, FileSink, command_source, load_wav_16k
 from satellite.daemon import Satellite
 from tests.plugins.satellite import pause, satellite_config, save
 from voxhub.audio import float_to_pcm16, write_wav
+from voxhub.configfile import ConfigError
 
 
 async def test_a_microphone_command_is_read_in_blocks(tmp_path):
@@ -22,6 +24,43 @@ async def test_a_microphone_command_is_read_in_blocks(tmp_path):
     blocks = [b async for b in command_source(f"cat {raw}", chunk_ms=30)]
     assert b"".join(blocks) == pcm
     assert {len(b) for b in blocks[:-1]} == {960}
+
+
+async def test_a_microphone_command_that_complains_a_lot_keeps_recording():
+    """arecord prints a line per overrun on stderr: 1 MB of it must not fill the pipe and
+    freeze the recorder (which silenced the microphone for good)."""
+    command = "sh -c 'yes overrun!!! | head -c 1000000 >&2; head -c 64000 /dev/zero'"
+    pcm = await asyncio.wait_for(_read_all(command), 10)
+    assert len(pcm) == 64000
+
+
+async def _read_all(command: str) -> bytes:
+    return b"".join([b async for b in command_source(command)])
+
+
+async def test_a_microphone_command_that_cannot_start_is_a_configuration_error():
+    with pytest.raises(ConfigError, match=r"mic.command 'voxhub-no-such-recorder -r 16000' "
+                                          r"cannot start"):
+        await _read_all("voxhub-no-such-recorder -r 16000")
+
+
+async def test_a_failing_microphone_command_is_restarted_with_a_growing_delay(tmp_path, caplog,
+                                                                          hub_standin):
+    """A recorder that exits at once (microphone unplugged) is retried after 1, 2, 4… s, not
+    every second for ever, and its complaint is in the log."""
+    config = satellite_config(tmp_path, hub_standin.uri, None, mic__source="command",
+                              mic__command="sh -c 'echo no such device >&2; exit 1'")
+    satellite = Satellite(config)
+    task = asyncio.create_task(satellite.run())
+    await asyncio.sleep(4.5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    restarts = [r.getMessage() for r in caplog.records if "microphone command ended" in
+                r.getMessage()]
+    assert restarts[:3] == [f"microphone command ended; restarting it in {s} s"
+                            for s in (1, 2, 4)][:len(restarts)]
+    assert len(restarts) == 3  # (every second: 5)
+    assert any("exited with 1: no such device" in r.getMessage() for r in caplog.records)
 
 
 async def test_sox_converts_any_recording_into_what_the_satellite_hears(tmp_path):
