@@ -30,6 +30,8 @@ from satellite.outbox import Outbox
 _LOGGER = logging.getLogger(__name__)
 
 COMMANDS = ("say", "listen", "stop", "mute", "volume")
+#: Commands to act on once, now; mute and volume are states, so a retained one is honoured.
+MOMENTARY = ("say", "listen", "stop")
 CommandHandler = Callable[[str, bytes], Awaitable[None]]
 
 
@@ -124,11 +126,13 @@ class SatelliteMqtt:
     async def run(self) -> None:
         """Connect, announce, serve commands and drain the outbox; reconnect forever."""
         delay = 0.5
+        reported = ""  # why the broker is unavailable, as last logged: once, not per attempt
         while True:
             try:
                 async with aiomqtt.Client(**self._client_args()) as client:
                     self._client = client
                     delay = 0.5
+                    reported = ""
                     await self._on_connect(client)
                     self.connected.set()
                     _LOGGER.info("MQTT connected to %s:%s", self.address.host,
@@ -137,8 +141,12 @@ class SatelliteMqtt:
             except aiomqtt.MqttError as err:
                 if self.connected.is_set():
                     _LOGGER.warning("MQTT connection lost: %s", err)
+                elif str(err) != reported:  # down at start, wrong password: say so, once
+                    _LOGGER.warning("MQTT broker %s:%s unavailable: %s (retrying; results wait "
+                                    "in the outbox)", self.address.host, self.address.port, err)
+                    reported = str(err)
                 else:
-                    _LOGGER.debug("MQTT broker unreachable: %s", err)
+                    _LOGGER.debug("MQTT broker still unavailable: %s", err)
             finally:
                 self._client = None
                 self.connected.clear()
@@ -196,6 +204,12 @@ class SatelliteMqtt:
             payload = message.payload if isinstance(message.payload, bytes) else \
                 str(message.payload or "").encode()
             if command not in COMMANDS or self._on_command is None:
+                continue
+            if message.retain and command in MOMENTARY:
+                # A retained say/listen/stop would be acted on again at every reconnection
+                # and every restart of the satellite.
+                _LOGGER.warning("ignored a retained '%s' on %s: publish commands without "
+                                "retain", command, topic)
                 continue
             try:
                 await self._on_command(command, payload)

@@ -32,7 +32,7 @@ def make_certificates(folder: Path) -> dict[str, Path]:
         {"key": folder / "server.key"}
 
 
-async def test_tls_with_a_ca_file_and_a_password(tmp_path):
+async def test_tls_with_a_ca_file_and_a_password(tmp_path, caplog):
     certs = make_certificates(tmp_path / "certs")
     passwords = tmp_path / "passwd"
     passwords.write_text("")
@@ -63,6 +63,10 @@ async def test_tls_with_a_ca_file_and_a_password(tmp_path):
                     break
         assert not wrong.connected.is_set()
         assert len(wrong.outbox) == 1  # kept for when the credentials are fixed
+        # The owner learns why, once (not once per attempt, and not only at debug level).
+        refused = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"
+                   and f"MQTT broker localhost:{broker.port} unavailable" in r.getMessage()]
+        assert len(refused) == 1 and "authori" in refused[0].lower()
     finally:
         for task in tasks:
             task.cancel()
