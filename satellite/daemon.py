@@ -44,6 +44,9 @@ _LOGGER = logging.getLogger(__name__)
 IDLE, LISTENING, THINKING, SPEAKING, ERROR = "idle", "listening", "thinking", "speaking", "error"
 #: Events of a reply that may still be in flight after the satellite interrupted it.
 _REPLY_TAIL = {"audio-start", "audio-chunk", "audio-stop", "synthesize", "run-end"}
+#: MQTT switch payloads (Home Assistant sends ON/OFF).
+_SWITCH = {"ON": True, "TRUE": True, "1": True, "MUTE": True,
+           "OFF": False, "FALSE": False, "0": False, "UNMUTE": False}
 #: The longest wait before restarting a failing microphone command.
 _MIC_RETRY_MAX_S = 30.0
 
@@ -415,15 +418,22 @@ class Satellite:
     # ------------------------------------------------------------------ MQTT commands
 
     async def _on_command(self, command: str, payload: bytes) -> None:
+        """One MQTT command; a payload of the wrong shape is refused with a warning (a
+        `{"text": null}` used to be spoken as "None", an unknown mute value unmuted)."""
         text = payload.decode("utf-8", errors="replace").strip()
         if command == "say":
             voice = None
             if text.startswith("{"):
                 try:
                     data = json.loads(text)
-                    text, voice = str(data.get("text", "")), data.get("voice")
-                except (ValueError, AttributeError):
+                except ValueError:
                     _LOGGER.warning("say: invalid JSON, speaking it as text")
+                else:
+                    text, voice = data.get("text"), data.get("voice")
+                    if not isinstance(text, str) or not isinstance(voice, str | None):
+                        _LOGGER.warning("say: expected {\"text\": TEXT, \"voice\": NAME}, "
+                                        "got %.200s", text)
+                        return
             if text:
                 self._tasks.append(asyncio.create_task(self.announce(text, voice)))
         elif command == "listen":
@@ -431,12 +441,16 @@ class Satellite:
         elif command == "stop":
             await self.stop()
         elif command == "mute":
-            self.set_muted(text.upper() in ("ON", "TRUE", "1", "MUTE"))
+            value = _SWITCH.get(text.upper())
+            if value is None:
+                _LOGGER.warning("mute: expected ON or OFF, got %.50r", text)
+            else:
+                self.set_muted(value)
         elif command == "volume":
             try:
                 self.set_volume(round(float(text)))
-            except ValueError:
-                _LOGGER.warning("volume: %r is not a number 0–100", text)
+            except (ValueError, OverflowError):  # (OverflowError: inf)
+                _LOGGER.warning("volume: %.50r is not a number 0–100", text)
 
     def set_muted(self, muted: bool) -> None:
         self.muted = muted

@@ -97,3 +97,48 @@ async def test_command_topics_listen_say_all_say_mute_volume_stop(tmp_path, hub_
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def test_retained_commands_and_payloads_of_the_wrong_shape_change_nothing(
+        tmp_path, hub_standin, mosquitto):
+    """A retained `say` would be spoken again at every reconnection and restart: it is ignored,
+    while a retained `mute` (a state, as Home Assistant's switch may retain it) is honoured.
+    Payloads of the wrong shape are refused with a warning, and the next command still works."""
+    base = "voxhub/pantry"
+    await _publish_retained(mosquitto.port, f"{base}/say", "Stale announcement")
+    await _publish_retained(mosquitto.port, f"{base}/mute", "ON")
+    mic = save(tmp_path / "mic.wav", pause(30.0))
+    config = satellite_config(tmp_path, hub_standin.uri, mic, name="pantry", realtime=True,
+                              mqtt_url=mosquitto.url)
+    satellite = Satellite(config)
+    task = asyncio.create_task(satellite.run())
+    try:
+        await asyncio.wait_for(satellite.mqtt.connected.wait(), 10)
+        for _ in range(50):
+            if satellite.muted:
+                break
+            await asyncio.sleep(0.05)
+        assert satellite.muted
+        for command, payload in [("mute", "maybe"), ("volume", "inf"), ("volume", "loud"),
+                                 ("say", '{"text": null}'), ("say", '{"text": "hi", "voice": 7}'),
+                                 ("mute", "OFF"), ("say", "Fence")]:
+            await _publish(mosquitto.port, f"{base}/{command}", payload)
+        for _ in range(100):
+            if hub_standin.announcements:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        assert [a["text"] for a in hub_standin.announcements] == ["Fence"]
+        assert not satellite.muted and satellite.sink.volume == 100
+        assert satellite.mqtt.connected.is_set()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        for command in ("say", "mute"):
+            await _publish_retained(mosquitto.port, f"{base}/{command}", "")
+
+
+async def _publish_retained(port: int, topic: str, payload: str) -> None:
+    async with aiomqtt.Client("127.0.0.1", port) as client:
+        await client.publish(topic, payload, qos=1, retain=True)
