@@ -3,7 +3,8 @@
 Home Assistant builds its STT, TTS and conversation entities from one endpoint's `info`, and a
 satellite runs its whole pipeline over one connection, so every capability of the hub shares this
 endpoint. The endpoint only moves events: it reads them with size limits, answers `describe` and
-`ping` at once, and hands every other event to the program that declares it. Programs keep their
+`ping` at once, checks the fields that programs rely on (`check_fields`), and hands every other
+event to the program that declares it. Programs keep their
 per-connection state on the `Connection` and put slow work on its ordered task queue, so the
 reading loop is never blocked and a client that disconnects cancels what it started.
 """
@@ -265,6 +266,7 @@ class Endpoint:
             _LOGGER.debug("%r: ignoring event type '%s'", conn, event.type)
             return
         try:
+            check_fields(event)
             await program.handle(event, conn)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             # Event data of the wrong shape: tell the client and keep the connection.
@@ -284,6 +286,8 @@ async def read_event(reader: asyncio.StreamReader, max_bytes: int) -> Event | No
         header = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ProtocolError(f"event header is not JSON: {err}") from err
+    except RecursionError as err:  # '[[[[…' fits in the size limit but not in the stack
+        raise ProtocolError("event header nests too deeply") from err
     if not isinstance(header, dict) or not isinstance(header.get("type"), str):
         raise ProtocolError("event header must be a JSON object with a 'type'")
     data = header.get("data") or {}
@@ -299,11 +303,72 @@ async def read_event(reader: asyncio.StreamReader, max_bytes: int) -> Event | No
             extra = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ProtocolError(f"event data is not JSON: {err}") from err
+        except RecursionError as err:
+            raise ProtocolError("event data nests too deeply") from err
         if not isinstance(extra, dict):
             raise ProtocolError("event data must be a JSON object")
         data.update(extra)
     payload = await reader.readexactly(payload_length) if payload_length else None
     return Event(type=header["type"], data=data, payload=payload)
+
+
+#: Audio formats the hub takes in: converting 1 Hz audio to 16 kHz would multiply its size by
+#: 16000, so a small chunk could exhaust memory; nothing real is outside these bounds.
+AUDIO_BOUNDS = {"rate": (4000, 192000), "width": (1, 4), "channels": (1, 8)}
+_VOICE = {"name": str, "language": str, "speaker": str}
+
+#: The fields wyoming's `from_event` reads (and our programs use), with their JSON types, for
+#: the events the hub answers; a required field is marked with "!". A wrong type would otherwise
+#: surface deep inside a program, after audio had started, as an unhelpful "internal error".
+FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "synthesize": {"text!": str, "voice": dict, "text_format": str},
+    "synthesize-start": {"voice": dict, "text_format": str},
+    "synthesize-chunk": {"text!": str},
+    "transcribe": {"name": str, "language": str, "context": dict},
+    "audio-start": {f"{name}!": int for name in AUDIO_BOUNDS},
+    "audio-chunk": {f"{name}!": int for name in AUDIO_BOUNDS},
+    "recognize": {"text!": str, "context": dict},
+    "transcript": {"text!": str, "language": str, "context": dict},
+    "intent": {"name!": str, "entities": list, "text": str, "context": dict},
+    "run-pipeline": {"start_stage!": str, "end_stage!": str, "announce_text": str,
+                     "wake_word_name": str, "language": str, "voice": (str, dict),
+                     "satellite": dict, "snd_format": dict, "endpointing": dict},
+}
+_JSON_NAMES = {str: "a string", int: "an integer", float: "a number", dict: "an object",
+               list: "a list"}
+
+
+def check_fields(event: Event) -> None:
+    """Raise ValueError naming the field when an event's data has the wrong shape."""
+    data = event.data or {}
+    _check(data, FIELDS.get(event.type, {}), "")
+    voice = data.get("voice")
+    if isinstance(voice, dict):
+        _check(voice, _VOICE, "voice.")
+    if event.type == "intent":
+        for entity in data.get("entities") or []:
+            if not isinstance(entity, dict):
+                raise ValueError("'entities' must be a list of objects with a name and a value")
+            _check(entity, {"name!": str}, "entities[].")
+    if event.type in ("audio-start", "audio-chunk"):
+        for name, (low, high) in AUDIO_BOUNDS.items():
+            if not low <= data[name] <= high:
+                raise ValueError(f"audio {name} {data[name]} outside {low}..{high}")
+
+
+def _check(data: dict[str, Any], fields: dict[str, type | tuple[type, ...]], prefix: str,
+           ) -> None:
+    for key, kind in fields.items():
+        name = key.rstrip("!")
+        value = data.get(name)
+        if value is None:
+            if key.endswith("!"):
+                raise ValueError(f"'{prefix}{name}' is required")
+            continue
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            allowed = " or ".join(_JSON_NAMES[k] for k in kinds)
+            raise ValueError(f"'{prefix}{name}' must be {allowed}, not {json.dumps(value)[:40]}")
 
 
 def _length(header: dict[str, Any], key: str, max_bytes: int) -> int:

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import numpy as np
+import pytest
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient
@@ -119,3 +120,43 @@ async def test_bad_events_get_an_error_and_the_connection_lives(understanding_hu
         await client.write_event(Recognize(text="never mind").event())
         answer = await asyncio.wait_for(client.read_event(), 30)
         assert answer.type == "intent" and answer.data["name"] == "HassNevermind"
+
+
+@pytest.mark.parametrize(("audio_format", "message"), [
+    ({"rate": 0, "width": 2, "channels": 1}, "rate 0 outside 4000..192000"),
+    ({"rate": 1, "width": 2, "channels": 1}, "rate 1 outside"),  # 16000-fold on conversion
+    ({"rate": 16000, "width": 5, "channels": 1}, "width 5 outside 1..4"),
+    ({"rate": 16000, "width": 2, "channels": 0}, "channels 0 outside 1..8"),
+    ({"rate": "16000", "width": 2, "channels": 1}, "'rate' must be an integer"),
+    ({"width": 2, "channels": 1}, "'rate' is required"),
+])
+async def test_audio_in_a_format_that_cannot_be_converted_is_refused(
+        understanding_hub: Any, audio_format: dict[str, Any], message: str) -> None:
+    async with AsyncClient.from_uri(understanding_hub.uri) as client:
+        await client.write_event(Transcribe().event())
+        await client.write_event(Event("audio-chunk", audio_format, payload=b"\0\1" * 2000))
+        error = await asyncio.wait_for(client.read_event(), 30)
+        assert error.type == "error" and message in error.data["text"]
+        await client.write_event(AudioStop().event())  # the utterance itself goes on
+        assert (await asyncio.wait_for(client.read_event(), 30)).type == "transcript"
+
+
+async def test_audio_stop_without_audio_gets_an_error_instead_of_silence(
+        understanding_hub: Any) -> None:
+    event = await exchange(understanding_hub.uri, [
+        AudioChunk(rate=16000, width=2, channels=1, audio=b"\0" * 640).event(),
+        AudioStop().event()], "*")
+    assert event.type == "error" and "audio-stop without" in event.data["text"]
+
+
+@pytest.mark.parametrize(("event", "message"), [
+    (Event("recognize", {"text": 5}), "'text' must be a string"),
+    (Event("transcript", {"text": "turn on the light", "context": [1]}),
+     "'context' must be an object"),
+    (Event("intent", {"name": "HassTurnOn", "entities": ["lamp"]}), "list of objects"),
+])
+async def test_fields_of_the_wrong_type_are_named_in_the_error(understanding_hub: Any,
+                                                               event: Event,
+                                                               message: str) -> None:
+    answer = await exchange(understanding_hub.uri, [event], "*")
+    assert answer.type == "error" and message in answer.data["text"]

@@ -96,8 +96,8 @@ class AsrProgram(Program):
             utterance.add(to_mono16k(chunk.audio, chunk.rate, chunk.width, chunk.channels))
             return
         if event.type == "audio-stop":
-            if utterance is None:
-                return
+            if utterance is None:  # otherwise the client would wait for a transcript forever
+                raise ValueError("audio-stop without transcribe or audio-start")
             conn.state.pop(_STATE, None)
             Endpoint.set_audio_owner(conn, None)
             conn.run_ordered(lambda: self._answer(utterance, conn))
