@@ -96,6 +96,26 @@ def test_ssml_without_speak_root_and_invalid_ssml() -> None:
         parse_ssml("<speak>unclosed <emphasis></speak>")
 
 
+def test_a_number_too_long_to_say_is_read_digit_by_digit_at_once() -> None:
+    import time
+
+    started = time.perf_counter()
+    spoken = normalize("Code " + "9" * 9000 + ", then 1," + "999," * 2000 + "9.")
+    assert time.perf_counter() - started < 1.0  # it once took seconds, on the event loop
+    assert spoken.startswith("Code nine nine nine") and "one nine nine nine" in spoken
+    assert normalize("It costs 1,000,000 dollars") == "It costs one million dollars"
+
+
+def test_ssml_pauses_are_bounded_and_bad_breaks_are_refused() -> None:
+    segments = parse_ssml("<speak>Wait" + "<break time='10s'/>" * 500 + "</speak>")
+    assert max(s.pause_s for s in segments) <= 10.0
+    for time_ in ("-5s", "nans", "soon", "infs"):
+        with pytest.raises(ValueError, match="break time"):
+            parse_ssml(f"<speak>a<break time='{time_}'/>b</speak>")
+    with pytest.raises(ValueError, match="nest too deeply"):
+        parse_ssml("<speak>" + "<s>" * 1400 + "x" + "</s>" * 1400 + "</speak>")
+
+
 def test_later_pieces_grow_so_rendering_keeps_ahead_of_playback() -> None:
     from hub.tts.text import Segment, grow_pieces
 

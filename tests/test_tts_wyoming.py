@@ -171,6 +171,7 @@ async def test_ssml_is_never_read_aloud_and_breaks_are_silence(tts_hub, whisper_
     b'{"type": "synthesize", "data_length": 99999999}\n',
     b'\xff\xfe{"type": "synthesize"}\n',
     b'["a", "list"]\n',
+    b'{"type": "synthesize", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}\n",  # too deep
 ])
 async def test_malformed_events_end_only_that_connection(tts_hub, garbage: bytes) -> None:
     host, port = tts_hub.uri.removeprefix("tcp://").split(":")
@@ -192,3 +193,52 @@ async def test_event_data_of_the_wrong_shape_keeps_the_connection(tts_hub) -> No
         assert (await client.read_event()).type == "error"
         await client.write_event(Describe().event())
         assert (await client.read_event()).type == "info"
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"text": 5}, "'text' must be a string"),
+    ({"text": None}, "'text' is required"),
+    ({"text": "Hi", "voice": "af_heart"}, "'voice' must be an object"),
+    ({"text": "Hi", "voice": {"name": 5}}, "'voice.name' must be a string"),
+])
+async def test_a_field_of_the_wrong_type_is_named_before_any_audio(tts_hub, data,
+                                                                  message) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Event(type="synthesize", data=data))
+        error = Error.from_event(await asyncio.wait_for(client.read_event(), 10))
+        assert error.code == "bad-event" and message in error.text
+        await client.write_event(Describe().event())
+        assert (await asyncio.wait_for(client.read_event(), 10)).type == "info"
+
+
+async def test_a_second_synthesize_start_ends_the_open_stream_whole(tts_hub) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(SynthesizeStart().event())
+        await client.write_event(SynthesizeChunk(text="Lights on").event())
+        await client.write_event(SynthesizeStart().event())  # no synthesize-stop before it
+        await client.write_event(SynthesizeChunk(text="Lights off.").event())
+        await client.write_event(SynthesizeStop().event())
+        first, first_pcm = await _read_audio(client, until="synthesize-stopped")
+        error = Error.from_event(await asyncio.wait_for(client.read_event(), 10))
+        second, second_pcm = await _read_audio(client, until="synthesize-stopped")
+    for events in (first, second):
+        types = [e.type for e in events]
+        assert types[0] == "audio-start" and types[-2:] == ["audio-stop", "synthesize-stopped"]
+        assert types.count("audio-start") == 1
+    assert "stream was open" in error.text
+    assert rms(first_pcm) > 0.01 and rms(second_pcm) > 0.01  # neither text was lost
+
+
+async def test_a_streamed_text_that_cannot_be_spoken_still_gets_one_whole_stream(
+        tts_hub) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(SynthesizeStart(voice=SynthesizeVoice(name="af_hart")).event())
+        await client.write_event(SynthesizeChunk(text="One. Two. ").event())
+        await client.write_event(SynthesizeStop().event())
+        events = []
+        while not events or events[-1].type != "synthesize-stopped":
+            events.append(await asyncio.wait_for(client.read_event(), 10))
+    types = [e.type for e in events]
+    assert "error" in types and Error.from_event(events[0]).code == "unknown-voice"
+    assert [t for t in types if t != "error"] == ["audio-start", "audio-stop",
+                                                  "synthesize-stopped"]

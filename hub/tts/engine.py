@@ -23,6 +23,7 @@ from hub.tts.cache import AudioCache
 from hub.tts.config import TtsConfig
 from hub.tts.g2p import MAX_TOKENS, Phonemizer, load_lexicon
 from hub.tts.text import (
+    MAX_PAUSE_S,
     Segment,
     grow_pieces,
     normalize,
@@ -133,6 +134,8 @@ class Synthesizer:
         speed = self.config.speed if speed is None else float(speed)
         if not 0.5 <= speed <= 2.0:
             raise ValueError(f"speed {speed} out of range; allowed: 0.5 to 2.0")
+        if ssml:
+            parse_ssml(text)  # markup errors too, before any audio (cheap next to synthesis)
         return Request(text, voice, speed, ssml)
 
     def segments(self, request: Request) -> list[Segment]:
@@ -148,7 +151,7 @@ class Synthesizer:
                     pieces[-1].pause_s = max(pieces[-1].pause_s, part.pause_s)
                 result.extend(pieces)
             elif result:
-                result[-1].pause_s += part.pause_s
+                result[-1].pause_s = min(result[-1].pause_s + part.pause_s, MAX_PAUSE_S)
             else:
                 result.append(Segment("", part.pause_s))
         return grow_pieces(result, 300, SENTENCE_PAUSE_S)
@@ -177,7 +180,10 @@ class Synthesizer:
 
         async def produce() -> None:
             try:
-                for segment in self.segments(request):
+                # Normalising 10000 characters is CPU work too: off the event loop, but not on
+                # the synthesis threads, where it would wait behind other clients' audio.
+                segments = await loop.run_in_executor(None, self.segments, request)
+                for segment in segments:
                     pcm = await loop.run_in_executor(self._executor, self._render, segment,
                                                      request)
                     await queue.put(pcm)

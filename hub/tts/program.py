@@ -32,13 +32,17 @@ _STATE = "tts"
 _SENTENCE_DONE = re.compile(r"^(.*[.!?…:;])[\"')\]]*\s+(.*)$", re.DOTALL)
 WIDTH = 2
 CHANNELS = 1
+#: Streamed text without a sentence end is spoken once it is this long.
+LONGEST_SENTENCE = 1000
 
 
 @dataclass
 class _Stream:
     voice: str | None
     buffer: str = ""
-    started: bool = False
+    #: Set by the ordered work once its audio-start is sent, so that a piece that fails (an
+    #: unknown voice) still leaves one well-formed audio stream.
+    audio_open: bool = False
     pending: list[str] = field(default_factory=list)
 
 
@@ -68,10 +72,18 @@ class TtsServerProgram(Program):
             request = Synthesize.from_event(event)
             voice = self._voice_of(request.voice)
             ssml = str(request.text_format or "").lower().endswith("ssml")
-            conn.run_ordered(lambda: self._speak(conn, request.text, voice, ssml, True, True))
+            conn.run_ordered(lambda: self._speak(conn, request.text, voice, ssml))
         elif SynthesizeStart.is_type(event.type):
             start = SynthesizeStart.from_event(event)
-            conn.state[_STATE] = _Stream(voice=self._voice_of(start.voice))
+            voice = self._voice_of(start.voice)
+            if stream is not None:
+                # The client lost track of its stream: end it whole (its text spoken, its audio
+                # stream closed) so that the two streams' audio cannot interleave, then say so.
+                self._end_stream(conn, stream)
+                conn.run_ordered(lambda: conn.send_error(
+                    "synthesize-start while a stream was open: that stream was ended first",
+                    "bad-event"))
+            conn.state[_STATE] = _Stream(voice=voice)
         elif SynthesizeChunk.is_type(event.type):
             if stream is None:
                 raise ValueError("synthesize-chunk without synthesize-start")
@@ -80,21 +92,29 @@ class TtsServerProgram(Program):
             if match:
                 stream.buffer = match.group(2)
                 self._queue_piece(conn, stream, match.group(1), last=False)
+            elif len(stream.buffer) > LONGEST_SENTENCE:
+                # Text that never ends a sentence must not grow without bound (nor be rescanned
+                # at every chunk): speak it up to its last word, as the engine would cut it.
+                text, space, rest = stream.buffer.rpartition(" ")
+                text, stream.buffer = (text, rest) if space else (stream.buffer, "")
+                self._queue_piece(conn, stream, text, last=False)
         elif SynthesizeStop.is_type(event.type):
             if stream is None:
                 raise ValueError("synthesize-stop without synthesize-start")
             conn.state.pop(_STATE, None)
-            self._queue_piece(conn, stream, stream.buffer, last=True)
+            self._end_stream(conn, stream)
 
-            async def stopped() -> None:
-                await conn.send(SynthesizeStopped().event())
+    def _end_stream(self, conn: Connection, stream: _Stream) -> None:
+        """Speak what is left of a stream's text, then close its audio with `synthesize-stopped`."""
+        self._queue_piece(conn, stream, stream.buffer, last=True)
 
-            conn.run_ordered(stopped)
+        async def stopped() -> None:
+            await conn.send(SynthesizeStopped().event())
+
+        conn.run_ordered(stopped)
 
     def _queue_piece(self, conn: Connection, stream: _Stream, text: str, last: bool) -> None:
-        first = not stream.started
-        stream.started = True
-        conn.run_ordered(lambda: self._speak(conn, text, stream.voice, False, first, last))
+        conn.run_ordered(lambda: self._speak(conn, text, stream.voice, False, stream, last))
 
     def _voice_of(self, voice) -> str | None:  # wyoming SynthesizeVoice | None
         if voice is None:
@@ -110,25 +130,33 @@ class TtsServerProgram(Program):
         return None
 
     async def _speak(self, conn: Connection, text: str, voice: str | None, ssml: bool,
-                     send_start: bool, send_stop: bool) -> None:
-        """Stream one text as audio; errors go to the client as a Wyoming `error`."""
+                     stream: _Stream | None = None, last: bool = True) -> None:
+        """Stream one text as audio; errors go to the client as a Wyoming `error`.
+
+        A `synthesize` that cannot be spoken gets only the error. The pieces of a streamed
+        text share one audio stream, which opens with the first piece and closes with the last
+        even when a piece fails, so the client always sees audio-start … audio-stop."""
         rate = self.synth.sample_rate
         try:
             request = self.synth.request(text, voice, None, ssml)
         except ValueError as err:
             await conn.send_error(str(err), _error_code(err))
-            return
-        if send_start:
+            if stream is None:
+                return
+            request = None
+        if stream is None or not stream.audio_open:
             await conn.send(AudioStart(rate=rate, width=WIDTH, channels=CHANNELS).event())
+            if stream is not None:
+                stream.audio_open = True
         try:
-            if text.strip():
+            if request is not None and text.strip():
                 async for pcm in self.synth.stream(request):
                     for i in range(0, len(pcm), self.chunk_bytes):
                         await conn.send(AudioChunk(rate=rate, width=WIDTH, channels=CHANNELS,
                                                    audio=pcm[i:i + self.chunk_bytes]).event())
         except ValueError as err:
             await conn.send_error(str(err), _error_code(err))
-        if send_stop:
+        if last:
             await conn.send(AudioStop().event())
 
 

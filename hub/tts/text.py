@@ -9,6 +9,7 @@ piece is kept short so that the first audio leaves early.
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass
 from xml.etree import ElementTree
@@ -37,6 +38,10 @@ CURRENCIES = {"$": ("dollar", "dollars", "cent", "cents"), "€": ("euro", "euro
               "£": ("pound", "pounds", "penny", "pence")}
 
 _NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+#: Digit runs longer than any quantity a reply holds (a serial number, a pasted hash, a hostile
+#: client's 9000 nines) are read digit by digit: num2words cannot say them, and the number
+#: patterns below would each rescan such a run from every position in it, for seconds.
+_LONG_NUMBER = re.compile(r"\d[\d,.]{23,}\d")
 _AMPM = r"(a\.m\.|p\.m\.|am|pm)(?=\W|$)(\s*(?=(?-i:[A-Z])|$))?"
 _TIME = re.compile(r"\b(\d{1,2}):(\d{2})(?::\d{2})?(?:\s*" + _AMPM + ")?", re.IGNORECASE)
 _HOUR_AMPM = re.compile(r"\b(\d{1,2})\s*" + _AMPM, re.IGNORECASE)
@@ -120,6 +125,7 @@ def normalize(text: str, lang: str = "en") -> str:
     """Spell out what a speaker would say for digits, symbols and abbreviations."""
     text = html.unescape(text)
     text = re.sub(r"\s+", " ", text).strip()
+    text = _LONG_NUMBER.sub(lambda m: " ".join(c for c in m.group(0) if c.isdigit()), text)
     if not lang.startswith("en"):
         return _NUMBER.sub(lambda m: _words(m.group(1), lang=_num2words_lang(lang)), text)
     text = _ABBREV.sub(lambda m: ABBREVIATIONS[m.group(1)], text)
@@ -259,6 +265,9 @@ def grow_pieces(segments: list[Segment], max_chars: int, max_pause_s: float) -> 
     return result
 
 
+#: Longest silence one pause may hold: consecutive `<break time="10s"/>`s add up, and one
+#: 5000-second pause would be rendered as a gigabyte of zeros.
+MAX_PAUSE_S = 10.0
 _BREAK_STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.2, "medium": 0.4, "strong": 0.7,
                    "x-strong": 1.0}
 
@@ -276,6 +285,13 @@ def parse_ssml(ssml: str) -> list[Segment]:
         root = ElementTree.fromstring(source)
     except ElementTree.ParseError as err:
         raise ValueError(f"invalid SSML: {err}") from err
+    try:
+        return _ssml_segments(root)
+    except RecursionError as err:  # thousands of nested elements fit in tts.max_text_chars
+        raise ValueError("invalid SSML: elements nest too deeply") from err
+
+
+def _ssml_segments(root: ElementTree.Element) -> list[Segment]:
     segments: list[Segment] = [Segment("")]
 
     def add_text(value: str | None) -> None:
@@ -285,7 +301,7 @@ def parse_ssml(ssml: str) -> list[Segment]:
     def walk(node: ElementTree.Element) -> None:
         tag = node.tag.rsplit("}", 1)[-1]
         if tag == "break":
-            segments[-1].pause_s += _break_seconds(node)
+            segments[-1].pause_s = min(segments[-1].pause_s + _break_seconds(node), MAX_PAUSE_S)
             segments.append(Segment(""))
         elif tag == "sub":
             add_text(node.get("alias") or node.text)
@@ -299,7 +315,7 @@ def parse_ssml(ssml: str) -> list[Segment]:
             if tag in ("p", "s"):
                 add_text(" ")
                 if tag == "p":
-                    segments[-1].pause_s += 0.3
+                    segments[-1].pause_s = min(segments[-1].pause_s + 0.3, MAX_PAUSE_S)
                     segments.append(Segment(""))
             return
         # text after a leaf element is added by its parent through `tail`
@@ -315,8 +331,13 @@ def parse_ssml(ssml: str) -> list[Segment]:
 
 def _break_seconds(node: ElementTree.Element) -> float:
     time = (node.get("time") or "").strip().lower()
-    if time.endswith("ms"):
-        return min(float(time[:-2]) / 1000, 10.0)
-    if time.endswith("s"):
-        return min(float(time[:-1]), 10.0)
-    return _BREAK_STRENGTH.get(node.get("strength", "medium"), 0.4)
+    if not time:
+        return _BREAK_STRENGTH.get(node.get("strength", "medium"), 0.4)
+    number, scale = (time[:-2], 1000.0) if time.endswith("ms") else (time.rstrip("s"), 1.0)
+    try:
+        seconds = float(number) / scale
+    except ValueError:
+        seconds = math.nan
+    if not 0.0 <= seconds < math.inf:
+        raise ValueError(f"invalid SSML: break time '{time}' is not a duration like 500ms or 2s")
+    return min(seconds, MAX_PAUSE_S)
