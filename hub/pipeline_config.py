@@ -16,9 +16,12 @@ from voxhub.configfile import setting
 class PipelineConfig:
     silence_s: float = setting(0.7, "Silence that ends a command.", minimum=0.1, maximum=5.0)
     min_speech_s: float = setting(0.3, "Shorter speech is ignored (coughs, clicks).", minimum=0.0)
-    max_speech_s: float = setting(15.0, "A command is cut after this long.", minimum=1.0)
+    # Both bound the audio a run keeps, which a satellite may choose per run: hence a maximum.
+    max_speech_s: float = setting(15.0, "A command is cut after this long.", minimum=1.0,
+                                  maximum=60.0)
     no_speech_s: float = setting(8.0, "A run with no speech at all ends after this long "
-                                 "(the wake word was a false alarm).", minimum=1.0)
+                                 "(the wake word was a false alarm).", minimum=1.0,
+                                 maximum=60.0)
     vad_threshold: float = setting(0.5, "Silero speech probability that counts as voice.",
                                    minimum=0.05, maximum=0.95)
     early_answer: bool = setting(True, "When a short pause already holds a complete home command, "

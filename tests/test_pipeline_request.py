@@ -47,6 +47,16 @@ def test_a_satellite_may_choose_its_own_endpointing_within_the_hub_limits():
         RunRequest.from_event(run_event(endpointing={"early_answer": "yes"}), config)
 
 
+@pytest.mark.parametrize("endpointing", [
+    {"silence_s": float("nan")},  # NaN is neither below a minimum nor above a maximum
+    {"max_speech_s": float("inf")},
+    {"max_speech_s": 1e9, "no_speech_s": 1e9},  # would keep a run's audio without bound
+])
+def test_a_satellite_cannot_make_a_run_listen_forever(endpointing):
+    with pytest.raises(ValueError, match="outside"):
+        RunRequest.from_event(run_event(endpointing=endpointing), PipelineConfig())
+
+
 @pytest.mark.parametrize(("data", "message"), [
     ({"start_stage": "wake", "end_stage": "tts"}, "start_stage 'wake' is not supported"),
     ({"start_stage": "tts", "end_stage": "tts"}, "needs announce_text"),

@@ -9,6 +9,7 @@ detection"), all in the same event's data so that a stock wyoming client still w
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +108,8 @@ def _endpointing(config: PipelineConfig, overrides: Any) -> PipelineConfig:
         else:
             value = float(value)
             low, high = meta.get("minimum"), meta.get("maximum")
-            if (low is not None and value < low) or (high is not None and value > high):
+            if (not math.isfinite(value) or (low is not None and value < low)
+                    or (high is not None and value > high)):  # NaN passes every comparison
                 raise ValueError(f"endpointing.{key}={value} outside {low}..{high}")
         changes[key] = value
     return dataclasses.replace(config, **changes)
