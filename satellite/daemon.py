@@ -22,6 +22,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -119,15 +120,27 @@ class Satellite:
                    and time.monotonic() < end):
                 await asyncio.sleep(0.05)
 
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a command's work beside the listener; a finished task is forgotten at once, so
+        a satellite that speaks MQTT `say` all year does not keep every one of them."""
+        task = asyncio.create_task(work)
+        self._tasks.append(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task) -> None:
+        with contextlib.suppress(ValueError):
+            self._tasks.remove(task)
+
     def _busy(self) -> bool:
         return self._streaming or self._expect is not None or self.player.busy
 
     async def close(self) -> None:
         if self.mqtt is not None:
             await self.mqtt.close()
-        for task in self._tasks:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.player.close()
@@ -435,7 +448,7 @@ class Satellite:
                                         "got %.200s", text)
                         return
             if text:
-                self._tasks.append(asyncio.create_task(self.announce(text, voice)))
+                self._spawn(self.announce(text, voice))
         elif command == "listen":
             await self.start_conversation(None)
         elif command == "stop":
@@ -455,7 +468,7 @@ class Satellite:
     def set_muted(self, muted: bool) -> None:
         self.muted = muted
         if muted and self._streaming:
-            self._tasks.append(asyncio.create_task(self.stop()))
+            self._spawn(self.stop())
         if self.mqtt is not None:
             self.mqtt.set_retained("mute/state", "ON" if muted else "OFF")
 

@@ -75,6 +75,9 @@ async def test_command_topics_listen_say_all_say_mute_volume_stop(tmp_path, hub_
             assert hub_standin.announcements[0]["text"] == "The washing machine is done"
             assert hub_standin.announcements[1]["text"] == "Dinner is ready"
             assert hub_standin.announcements[1]["voice"]["name"] == "bf_emma"
+            # a finished announcement is forgotten: a year of `say` does not pile up tasks
+            await asyncio.sleep(0.1)
+            assert {t.get_name() for t in satellite._tasks} == {"hub", "watchdog", "mqtt"}
 
             # mute and volume, with their retained states for Home Assistant
             await _publish(mosquitto.port, f"{base}/mute", "ON")
