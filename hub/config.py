@@ -38,6 +38,10 @@ class ServerConfig:
                                   "recognizer). Any of: tts, asr, intent, handle, pipeline.")
     max_event_bytes: int = setting(8 * 1024 * 1024, "Largest single event (header, data and "
                                    "payload) a client may send.", minimum=1024)
+    write_timeout_s: float = setting(60.0, "A client that reads nothing for this long while "
+                                     "the hub has audio for it is disconnected, so stalled "
+                                     "clients cannot hold rendered audio for ever.",
+                                     minimum=1.0, maximum=3600.0)
 
 
 @dataclass

@@ -42,9 +42,11 @@ class Connection:
 
     _ids = itertools.count(1)
 
-    def __init__(self, writer: asyncio.StreamWriter, peer: str) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, peer: str,
+                 write_timeout_s: float = 60.0) -> None:
         self.id = next(self._ids)
         self.peer = peer
+        self.write_timeout_s = write_timeout_s
         self.state: dict[str, Any] = {}
         self._writer = writer
         self._write_lock = asyncio.Lock()
@@ -57,11 +59,23 @@ class Connection:
         return f"<Connection {self.id} {self.peer}>"
 
     async def send(self, event: Event) -> None:
-        """Write one event; raises ConnectionError once the client is gone."""
+        """Write one event; raises ConnectionError once the client is gone.
+
+        A client that stops reading would otherwise hold its rendered audio, and the work
+        waiting to send it, for as long as it keeps the socket open: after `write_timeout_s`
+        without progress the connection is dropped."""
         if self.closed:
             raise ConnectionResetError("client disconnected")
         async with self._write_lock:
-            await async_write_event(event, self._writer)
+            try:
+                await asyncio.wait_for(async_write_event(event, self._writer),
+                                       self.write_timeout_s)
+            except TimeoutError:
+                self.closed = True
+                self._writer.transport.abort()
+                _LOGGER.warning("%r: closing connection: the client read nothing for %g s",
+                                self, self.write_timeout_s)
+                raise ConnectionResetError("client stopped reading") from None
 
     async def send_error(self, text: str, code: str | None = None) -> None:
         _LOGGER.info("%r: error %s: %s", self, code, text)
@@ -147,9 +161,10 @@ class Endpoint:
     AUDIO_TYPES = frozenset({"audio-start", "audio-chunk", "audio-stop"})
 
     def __init__(self, programs: Iterable[Program], max_event_bytes: int = 8 * 1024 * 1024,
-                 ) -> None:
+                 write_timeout_s: float = 60.0) -> None:
         self.programs = list(programs)
         self.max_event_bytes = max_event_bytes
+        self.write_timeout_s = write_timeout_s
         self._routes: dict[str, Program] = {}
         for program in self.programs:
             for event_type in program.event_types:
@@ -215,7 +230,7 @@ class Endpoint:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        conn = Connection(writer, str(peer))
+        conn = Connection(writer, str(peer), self.write_timeout_s)
         self.connections.add(conn)
         _LOGGER.debug("%r connected", conn)
         try:

@@ -120,7 +120,8 @@ class Hub:
         from hub.endpoint import Endpoint
 
         programs = await self._programs()
-        self.endpoint = Endpoint(programs, self.config.server.max_event_bytes)
+        self.endpoint = Endpoint(programs, self.config.server.max_event_bytes,
+                                 self.config.server.write_timeout_s)
         await self.endpoint.start(uri or self.config.server.uri)
         if self.config.mqtt.url is None and self.config.mqtt.embedded:
             from hub.broker import start_embedded_broker
