@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 from pathlib import Path
 
 
@@ -90,7 +92,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
     async def main() -> int:
+        # systemd and Docker stop with SIGTERM: end like Ctrl-C, through the satellite's own
+        # close (availability "offline" at once, the microphone and player stopped), rather
+        # than dying and leaving Home Assistant to wait for the broker's last will.
         satellite = Satellite(config)
-        return await satellite.run()
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, task.cancel)
+        try:
+            return await satellite.run()
+        except asyncio.CancelledError:
+            logging.getLogger(__name__).info("stopped by signal")
+            return 0
 
     return asyncio.run(main())

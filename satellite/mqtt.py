@@ -217,9 +217,12 @@ class SatelliteMqtt:
                 _LOGGER.exception("MQTT command %s failed", command)
 
     async def close(self) -> None:
-        """Say goodbye properly (retained offline), instead of relying on the last will."""
+        """Say goodbye properly (retained offline), instead of relying on the last will.
+
+        Also while the connection is still announcing itself: "online" may already be out,
+        and a clean disconnect does not fire the will, so it would stay "online" for good."""
         client = self._client
-        if client is not None and self.connected.is_set():
+        if client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.publish(f"{self.base}/availability", "offline", qos=1, retain=True,
                                      timeout=2)

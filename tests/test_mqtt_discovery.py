@@ -88,3 +88,28 @@ async def test_a_satellite_process_announces_itself_dies_offline_and_is_removed(
                             "ha-porch-later") as later:
         await asyncio.sleep(1.0)
     assert [m for m in later.messages if m.payload] == []
+
+
+async def test_a_satellite_stopped_by_systemd_says_offline_at_once(tmp_path, mosquitto):
+    mic = save(tmp_path / "silence.wav", pause(60.0))
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen([sys.executable, "-m", "voxhub.cli", "satellite", "--name", "Shed",
+                             "--mqtt", mosquitto.url, "--hub", f"tcp://127.0.0.1:{free_port()}",
+                             "--mic-file", str(mic), "--snd-command", "cat"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        async with MqttRecorder(mosquitto.port, ["voxhub/shed/availability"],
+                                "ha-shed") as recorder:
+            await recorder.wait_for(lambda r: r.on("voxhub/shed/availability")[-1:] ==
+                                    [b"online"])
+            # `systemctl stop` or `docker stop`, even while it is still announcing itself
+            proc.send_signal(signal.SIGTERM)
+            # Well before the broker's last will (1.5 keep-alives) could say so.
+            await recorder.wait_for(lambda r: r.on("voxhub/shed/availability")[-1:] ==
+                                    [b"offline"], timeout=10)
+        assert await asyncio.wait_for(asyncio.to_thread(proc.wait), 10) == 0
+        assert b"Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
