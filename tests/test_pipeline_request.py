@@ -63,6 +63,12 @@ def test_a_satellite_cannot_make_a_run_listen_forever(endpointing):
     ({"start_stage": "asr", "end_stage": "tts", "snd_format": {"rate": 100}}, "rate 100"),
     ({"start_stage": "asr", "end_stage": "tts", "snd_format": "24000"}, "snd_format must be"),
     ({"start_stage": "asr", "end_stage": "tts", "satellite": "kitchen"}, "'satellite' must be"),
+    ({"start_stage": "asr", "end_stage": "tts", "snd_format": {"rate": "abc"}},
+     "snd_format.rate must be an integer, not 'abc'"),
+    ({"start_stage": "asr", "end_stage": "tts", "snd_format": {"width": 1.5}},
+     "snd_format.width must be an integer"),
+    ({"start_stage": "asr", "end_stage": "tts", "endpointing": {"silence_s": "long"}},
+     "endpointing.silence_s must be a number, not 'long'"),
 ])
 def test_requests_the_hub_cannot_serve_are_refused_with_the_reason(data, message):
     with pytest.raises(ValueError, match=message):

@@ -35,8 +35,8 @@ class AudioFormat:
             return default
         if not isinstance(data, dict):
             raise ValueError("snd_format must be an object with rate, width and channels")
-        fmt = cls(int(data.get("rate", default.rate)), int(data.get("width", default.width)),
-                  int(data.get("channels", default.channels)))
+        fmt = cls(*(_number(f"snd_format.{key}", data.get(key, getattr(default, key)), int)
+                    for key in ("rate", "width", "channels")))
         if not 4000 <= fmt.rate <= 192000:
             raise ValueError(f"snd_format rate {fmt.rate} outside 4000..192000")
         if fmt.width not in (1, 2, 4):
@@ -106,10 +106,19 @@ def _endpointing(config: PipelineConfig, overrides: Any) -> PipelineConfig:
             if not isinstance(value, bool):
                 raise ValueError(f"endpointing.{key} must be true or false")
         else:
-            value = float(value)
+            value = _number(f"endpointing.{key}", value, float)
             low, high = meta.get("minimum"), meta.get("maximum")
             if (not math.isfinite(value) or (low is not None and value < low)
                     or (high is not None and value > high)):  # NaN passes every comparison
                 raise ValueError(f"endpointing.{key}={value} outside {low}..{high}")
         changes[key] = value
     return dataclasses.replace(config, **changes)
+
+
+def _number(name: str, value: Any, kind: type[int] | type[float]) -> Any:
+    """A JSON number for `name`, or a ValueError naming it (not Python's "invalid literal")."""
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or (kind is int and not (math.isfinite(value) and value == int(value))):
+        raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}, "
+                         f"not {value!r:.40}")
+    return kind(value)
