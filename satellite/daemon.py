@@ -141,8 +141,14 @@ class Satellite:
         for task in tasks:
             task.cancel()
         for task in tasks:
+            # Python 3.11's wait_for (used inside aiomqtt) can swallow a cancellation that
+            # lands as its inner future completes: ask again until the task has ended, or
+            # a stop by systemd would hang here.
+            while not task.done():
+                await asyncio.wait({task}, timeout=1.0)
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                task.result()
         await self.player.close()
         if isinstance(self.sink, FileSink):
             self.sink.close()
