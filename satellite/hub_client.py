@@ -27,6 +27,10 @@ from satellite.config import HubLinkConfig
 
 _LOGGER = logging.getLogger(__name__)
 
+#: What reading a broken or foreign peer can raise (wyoming's reader: KeyError for an event
+#: without a type, TypeError or ValueError for malformed data).
+_READ_ERRORS = (OSError, asyncio.IncompleteReadError, ValueError, KeyError, TypeError)
+
 EventHandler = Callable[[Event], Awaitable[None]]
 StatusHandler = Callable[[bool, str], Awaitable[None]]
 
@@ -110,8 +114,7 @@ class HubClient:
             while True:
                 try:
                     event = await client.read_event()
-                except (OSError, asyncio.IncompleteReadError, ValueError, KeyError,
-                        TypeError) as err:  # (wyoming's reader: KeyError for an untyped event)
+                except _READ_ERRORS as err:
                     return f"connection to hub lost: {err!r}"
                 if event is None:
                     return "hub closed the connection"
@@ -145,7 +148,7 @@ class HubClient:
                         return None
         except TimeoutError:
             return f"did not answer a ping within {self.config.pong_timeout_s:.1f} s"
-        except (OSError, asyncio.IncompleteReadError, ValueError, KeyError, TypeError) as err:
+        except _READ_ERRORS as err:
             return f"broke the connection before answering a ping: {err!r}"
 
     async def _keepalive(self, client: AsyncClient) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from wyoming.event import Event
 from wyoming.pipeline import PipelineStage, RunPipeline
 
+from hub.endpoint import AUDIO_BOUNDS
 from hub.pipeline_config import PipelineConfig
 
 #: Endpointing settings a satellite may choose for its own runs, within the hub's allowed ranges.
@@ -37,12 +38,12 @@ class AudioFormat:
             raise ValueError("snd_format must be an object with rate, width and channels")
         fmt = cls(*(_number(f"snd_format.{key}", data.get(key, getattr(default, key)), int)
                     for key in ("rate", "width", "channels")))
-        if not 4000 <= fmt.rate <= 192000:
-            raise ValueError(f"snd_format rate {fmt.rate} outside 4000..192000")
-        if fmt.width not in (1, 2, 4):
+        for name in ("rate", "channels"):  # the bounds of the audio the hub takes in
+            low, high = AUDIO_BOUNDS[name]
+            if not low <= getattr(fmt, name) <= high:
+                raise ValueError(f"snd_format {name} {getattr(fmt, name)} outside {low}..{high}")
+        if fmt.width not in (1, 2, 4):  # what the reply can be encoded in
             raise ValueError(f"snd_format width {fmt.width} not one of 1, 2, 4")
-        if not 1 <= fmt.channels <= 8:
-            raise ValueError(f"snd_format channels {fmt.channels} outside 1..8")
         return fmt
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
@@ -43,7 +43,6 @@ class _Stream:
     #: Set by the ordered work once its audio-start is sent, so that a piece that fails (an
     #: unknown voice) still leaves one well-formed audio stream.
     audio_open: bool = False
-    pending: list[str] = field(default_factory=list)
 
 
 class TtsServerProgram(Program):
