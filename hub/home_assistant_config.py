@@ -29,6 +29,10 @@ class HomeAssistantConfig:
     token_file: Path | None = setting(None, "File holding the access token.")
     retry_max_s: float = setting(60.0, "Longest wait between reconnection attempts while Home "
                                  "Assistant is unreachable.", minimum=1.0, maximum=3600.0)
+    action_timeout_s: float = setting(5.0, "Longest wait for Home Assistant to carry out one "
+                                      "intent; after it the reply says Home Assistant did not "
+                                      "answer (the command may still happen).",
+                                      minimum=0.5, maximum=60.0)
 
     @property
     def enabled(self) -> bool:
@@ -37,6 +41,10 @@ class HomeAssistantConfig:
     def websocket_url(self) -> str:
         """The websocket endpoint, whatever form of Home Assistant's address was given."""
         return websocket_url(self.url or SUPERVISOR_URL)
+
+    def api_url(self, path: str) -> str:
+        """A REST endpoint of the same Home Assistant (`intent/handle` → …/api/intent/handle)."""
+        return api_url(self.url or SUPERVISOR_URL, path)
 
     def resolve_token(self) -> str:
         """The token to authenticate with; raises ConfigError naming what is missing."""
@@ -67,3 +75,13 @@ def websocket_url(url: str) -> str:
     if not path.endswith("/websocket"):
         path = f"{path}/api/websocket"
     return urlunparse((scheme, parsed.netloc, path, "", parsed.query, ""))
+
+
+def api_url(url: str, path: str) -> str:
+    """Home Assistant's REST API next to its websocket: http://h:8123 or ws://h:8123/api/websocket
+    → http://h:8123/api/PATH; the Supervisor's proxy http://supervisor/core/websocket →
+    http://supervisor/core/api/PATH."""
+    parsed = urlparse(websocket_url(url))
+    scheme = "https" if parsed.scheme == "wss" else "http"
+    base = parsed.path.removesuffix("/websocket").removesuffix("/api")
+    return urlunparse((scheme, parsed.netloc, f"{base}/api/{path.lstrip('/')}", "", "", ""))

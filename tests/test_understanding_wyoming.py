@@ -89,21 +89,37 @@ async def test_recognize_nonsense_is_not_recognized(understanding_hub: Any) -> N
     assert NotRecognized.from_event(event).text.startswith("Sorry")
 
 
-async def test_handle_a_transcript_answers_with_the_reply(understanding_hub: Any) -> None:
-    event = await exchange(understanding_hub.uri,
-                           [Transcript(text="is the front door locked").event()], "*")
-    assert event.type == "handled"
-    assert Handled.from_event(event).text == "Yes"
+async def test_handle_a_transcript_answers_with_the_intent_for_home_assistant_to_carry_out(
+        understanding_hub: Any) -> None:
+    event = await exchange(understanding_hub.uri, [Transcript(
+        text="is the front door locked", context={"conversation_id": "c1"}).event()], "*")
+    assert event.type == "intent"  # Home Assistant runs its own handler, nothing is claimed here
+    intent = Intent.from_event(event)
+    assert intent.name == "HassGetState"
+    assert {e.name: e.value for e in intent.entities}["name"] == "Front Door"
+    assert intent.text == "Yes"  # what Home Assistant says when its handler has no speech
+    assert intent.context["conversation_id"] == "c1"
     event = await exchange(understanding_hub.uri,
                            [Transcript(text="tell me a joke").event()], "*")
     assert event.type == "not-handled"
     assert NotHandled.from_event(event).text.startswith("Sorry")
 
 
-async def test_handle_an_intent_checks_it_against_the_home(understanding_hub: Any) -> None:
+async def test_handle_a_transcript_the_hub_answers_itself_is_handled(
+        understanding_hub: Any) -> None:
+    event = await exchange(understanding_hub.uri,
+                           [Transcript(text="what time is it").event()], "*")
+    assert event.type == "handled" and Handled.from_event(event).text
+
+
+async def test_handle_an_intent_never_claims_an_action_nobody_carried_out(
+        understanding_hub: Any) -> None:
+    # This hub knows no Home Assistant: intents.act is mqtt, which only satellites publish.
     good = Intent(name="HassTurnOff", entities=[Entity(name="name", value="Desk Lamp")])
     event = await exchange(understanding_hub.uri, [good.event()], "*")
-    assert event.type == "handled" and Handled.from_event(event).text == "Turned off the light"
+    assert event.type == "not-handled"
+    assert "nothing is set up to carry it out" in NotHandled.from_event(event).text
+    assert event.data["context"]["action"]["carried_out"] is False
     bad = Intent(name="HassTurnOff", entities=[Entity(name="name", value="Jacuzzi")])
     event = await exchange(understanding_hub.uri, [bad.event()], "*")
     assert event.type == "not-handled"

@@ -7,6 +7,7 @@ One dataclass shared by `voxhub understand --json`, the hub's pipeline and the s
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 
@@ -14,6 +15,53 @@ from typing import Any
 class IntentResult:
     name: str
     slots: dict[str, Any] = field(default_factory=dict)
+
+
+class ActionStatus(StrEnum):
+    """What became of a recognized intent, as the MQTT `intent` message reports it."""
+
+    #: Home Assistant carried it out (its answer named the entities it acted on).
+    DONE = "done"
+    #: Home Assistant answered that it could not (no such entity, an error, a refused token).
+    FAILED = "failed"
+    #: Home Assistant did not answer in time or could not be reached: nothing was changed.
+    UNREACHABLE = "unreachable"
+    #: Nothing to carry out: the hub answered it itself (the time, the date, "never mind").
+    ANSWERED = "answered"
+    #: Published on MQTT for the home's automations to act on (`intents.act: mqtt`).
+    PUBLISHED = "published"
+    #: Nobody is configured to act (`intents.act: none`).
+    NOT_CARRIED_OUT = "not_carried_out"
+    #: No intent was recognized, so nothing was attempted.
+    NOT_UNDERSTOOD = "not_understood"
+
+
+@dataclass
+class ActionOutcome:
+    """Who carried out a recognized intent and what happened.
+
+    A voice assistant that says it did something it did not do is the worst failure it can have,
+    so every result says plainly whether the house changed: `carried_out` is true only when the
+    actor confirmed it (Home Assistant named the entities it acted on)."""
+
+    by: str
+    """`home_assistant`, `mqtt`, `hub` (answered itself) or `none`."""
+    status: ActionStatus
+    carried_out: bool = False
+    #: Entities the actor reports having acted on (or answered about).
+    targets: list[str] = field(default_factory=list)
+    #: Entities the actor reports it could not act on.
+    failed: list[str] = field(default_factory=list)
+    #: Why it failed, in words (Home Assistant's message, the HTTP status, the network error).
+    error: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ActionOutcome:
+        return cls(by=str(data.get("by", "none")), status=ActionStatus(data.get("status")),
+                   carried_out=bool(data.get("carried_out", False)),
+                   targets=list(data.get("targets") or []),
+                   failed=list(data.get("failed") or []),
+                   error=data.get("error"))
 
 
 @dataclass
@@ -25,9 +73,14 @@ class UnderstandingResult:
     reply: str = ""
     confidence: float = 0.0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    #: What became of the intent; None until an actor has seen it (`voxhub understand`).
+    action: ActionOutcome | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.action is not None:
+            data["action"]["status"] = self.action.status.value
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UnderstandingResult:
@@ -41,4 +94,6 @@ class UnderstandingResult:
             reply=str(data.get("reply", "")),
             confidence=float(data.get("confidence", 0.0)),
             timings_ms={k: float(v) for k, v in (data.get("timings_ms") or {}).items()},
+            action=(ActionOutcome.from_dict(data["action"])
+                    if isinstance(data.get("action"), dict) else None),
         )

@@ -28,6 +28,13 @@ class IntentsConfig:
                                           "index (more: slower start-up, more memory, slightly "
                                           "better recovery).", minimum=1, maximum=5000)
     cache_index: bool = setting(True, "Cache the sampled sentence index in the data directory.")
+    act: str = setting("auto", "Who carries out a recognized intent. home_assistant: the hub "
+                       "calls Home Assistant's intent API (its own handlers and exposure rules) "
+                       "and speaks what really happened; mqtt: the intent is published on the "
+                       "satellite's MQTT `intent` topic for automations to act on; none: nothing "
+                       "acts and replies say so. auto: home_assistant when Home Assistant is "
+                       "known (the add-on, or home_assistant.url), else mqtt.",
+                       choices=("auto", "home_assistant", "mqtt", "none"))
     prompt_words: int = setting(30, "Frequent command words put in the recognizer's prompt, "
                                 "next to the home's area and entity names (0: no prompt).",
                                 minimum=0, maximum=200)

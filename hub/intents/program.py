@@ -1,9 +1,14 @@
 """The Wyoming intent and handle programs: the hub as Home Assistant's conversation agent.
 
-`recognize` (text) → `intent` with its slots, or `not-recognized`; `transcript` or `intent` to
-handle → `handled` with the reply text, or `not-handled` with the reason. The area a request
-comes from travels in the event's `context` (`{"area": "kitchen"}`, as our satellites send it),
-and the answer's context repeats it together with the targets, so a follow-up can use them.
+`recognize` (text) → `intent` with its slots, or `not-recognized`. As a conversation agent
+(`transcript` to handle) the hub answers a recognized command with the `intent` itself, named and
+filled as Home Assistant's intent handlers take them, so that Home Assistant carries it out with
+its own handlers and exposure rules and speaks its own response; `handled` is only for what the
+hub answers itself (the time, the date), and `not-handled` for what it cannot recognize. An
+`intent` sent to handle is carried out by the hub's actor (`intents.act`), and the answer says
+what really happened. The area a request comes from travels in the event's `context`
+(`{"area": "kitchen"}`, as our satellites send it), and the answer's context repeats it together
+with the targets, so a follow-up can use them.
 """
 
 from __future__ import annotations
@@ -21,10 +26,17 @@ from wyoming.info import HandleProgram as HandleProgramInfo
 from wyoming.info import IntentProgram as IntentProgramInfo
 from wyoming.intent import Entity, Intent, NotRecognized, Recognize
 
+from hub.actions.actor import (
+    ANSWERED_BY_HUB,
+    NOTHING_ACTS,
+    Actor,
+    HomeAssistantActor,
+    MqttActor,
+)
 from hub.asr.base import ToolCall
 from hub.endpoint import ATTRIBUTION, Connection, Program, program_version
 from hub.understanding import Understander
-from voxhub.result import UnderstandingResult
+from voxhub.result import ActionStatus, IntentResult, UnderstandingResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,8 +103,9 @@ class IntentProgram(Program):
 class HandleProgram(Program):
     event_types = frozenset({"transcript", "intent"})
 
-    def __init__(self, understander: Understander) -> None:
+    def __init__(self, understander: Understander, actor: Actor | None = None) -> None:
         self.understander = understander
+        self.actor: Actor = actor or MqttActor()
 
     def describe(self, info: Info) -> None:
         language = self.understander.config.intents.language
@@ -102,7 +115,10 @@ class HandleProgram(Program):
             models=[HandleModel(name=f"voxhub-{language}", description="Home commands",
                                 attribution=ATTRIBUTION, installed=True, version=None,
                                 languages=[language])],
-            supports_handled_streaming=False))
+            supports_handled_streaming=False,
+            # Only an `intent` sent to handle is carried out by the hub itself, and only when
+            # Home Assistant is its actor; transcripts are answered with the intent instead.
+            supports_home_control=isinstance(self.actor, HomeAssistantActor)))
 
     async def handle(self, event: Event, conn: Connection) -> None:
         if Transcript.is_type(event.type):
@@ -120,7 +136,19 @@ class HandleProgram(Program):
         area = _area(transcript.context)
         result = await self.understander.understand_text(transcript.text, area,
                                                          transcript.language)
-        await self._send(result, area, conn)
+        context = _context(result, area)
+        if isinstance(transcript.context, dict) and transcript.context.get("conversation_id"):
+            context["conversation_id"] = transcript.context["conversation_id"]
+        if result.intent is None:
+            await conn.send(NotHandled(text=result.reply, context=context).event())
+        elif result.intent.name in ANSWERED_BY_HUB:
+            await conn.send(Handled(text=result.reply, context=context).event())
+        else:
+            # Home Assistant runs its own handler for this intent and speaks its response; our
+            # reply text is what it says when its handler has no speech of its own.
+            entities = [Entity(name=k, value=v) for k, v in result.intent.slots.items()]
+            await conn.send(Intent(name=result.intent.name, entities=entities,
+                                   text=result.reply, context=context).event())
 
     async def _handle_intent(self, intent: Intent, conn: Connection) -> None:
         area = _area(intent.context)
@@ -133,15 +161,22 @@ class HandleProgram(Program):
             await conn.send(NotHandled(text=f"Sorry, I can't do {intent.name} with that",
                                        context={"area": area} if area else None).event())
             return
-        context = {"targets": [e.id for e in decision.resolution.targets]}
+        result = UnderstandingResult(
+            intent.text or "", self.understander.config.intents.language,
+            IntentResult(decision.match.intent, dict(decision.match.slots)),
+            [e.id for e in decision.resolution.targets], decision.reply, decision.confidence)
+        result = await self.actor.carry_out(result, engine, area)
+        action = result.action
+        context: dict[str, Any] = {"targets": result.targets}
+        if action is not None:
+            context["action"] = {"by": action.by, "status": action.status.value,
+                                 "carried_out": action.carried_out}
         if area:
             context["area"] = area
-        await conn.send(Handled(text=decision.reply, context=context).event())
-
-    async def _send(self, result: UnderstandingResult, area: str | None,
-                    conn: Connection) -> None:
-        if result.intent is None:
-            await conn.send(NotHandled(text=result.reply, context=_context(result, area))
-                            .event())
-        else:
-            await conn.send(Handled(text=result.reply, context=_context(result, area)).event())
+        if action is not None and action.carried_out:
+            await conn.send(Handled(text=result.reply, context=context).event())
+        elif action is not None and action.status in (ActionStatus.FAILED,
+                                                      ActionStatus.UNREACHABLE):
+            await conn.send(NotHandled(text=result.reply, context=context).event())
+        else:  # published for satellites' automations, or nobody acts: nothing happened here
+            await conn.send(NotHandled(text=NOTHING_ACTS, context=context).event())

@@ -18,6 +18,7 @@ from typing import Any
 from wyoming.event import Event
 from wyoming.info import Info
 
+from hub.actions.actor import Actor
 from hub.endpoint import Connection, Endpoint, Program
 from hub.pipeline.request import RunRequest
 from hub.pipeline.session import PipelineSession
@@ -32,10 +33,12 @@ _TASK = "pipeline_task"
 class PipelineProgram(Program):
     event_types = frozenset({"run-pipeline", "audio-start", "audio-chunk", "audio-stop"})
 
-    def __init__(self, config: PipelineConfig, understander: Any, synthesizer: Any) -> None:
+    def __init__(self, config: PipelineConfig, understander: Any, synthesizer: Any,
+                 actor: Actor | None = None) -> None:
         self.config = config
         self.understander = understander
         self.synthesizer = synthesizer
+        self.actor = actor
         self._vad_executor: ThreadPoolExecutor | None = None
         #: Runs in progress across all satellites (freed when a satellite vanishes).
         self.active_runs = 0
@@ -81,7 +84,8 @@ class PipelineProgram(Program):
             await self.start()
         assert self._vad_executor is not None
         session = PipelineSession(request, conn, self.understander, self.synthesizer,
-                                  self._vad_executor, self.config.reply_chunk_ms)
+                                  self._vad_executor, self.config.reply_chunk_ms,
+                                  actor=self.actor)
         conn.state[_SESSION] = session
         Endpoint.set_audio_owner(conn, self)
         _LOGGER.info("%r: run for satellite '%s' (area %s, %s → %s)", conn, request.satellite,

@@ -4,8 +4,9 @@ The connection's reading loop hands audio chunks to `feed` (cheap: convert and q
 the run's own task: a listener feeds the audio through the endpointer in a small thread pool and,
 at each short pause, starts a partial transcription; whichever comes first — a partial transcript
 that already is a complete home command (early answer), the full silence, the speech limit, or the
-end of the satellite's audio — ends listening. Then the transcript and intent go out, the reply is
-streamed while it is synthesised, and `run-end` closes the run. Cancelling the task (the satellite
+end of the satellite's audio — ends listening. Then the transcript goes out, the intent is carried
+out (`hub/actions/`), the result with what happened goes out, the reply is streamed while it is
+synthesised, and `run-end` closes the run. Cancelling the task (the satellite
 vanished, or started a new run) cancels everything the run started.
 """
 
@@ -26,6 +27,7 @@ from wyoming.event import Event
 from wyoming.pipeline import PipelineStage
 from wyoming.vad import VoiceStarted, VoiceStopped
 
+from hub.actions.actor import Actor, MqttActor
 from hub.endpoint import Connection
 from hub.pipeline.endpointing import SAMPLE_RATE, Endpointer, EndpointEvent, EndpointKind
 from hub.pipeline.reply import stream_reply
@@ -47,10 +49,12 @@ class NoSpeech(Exception):
 class PipelineSession:
     def __init__(self, request: RunRequest, conn: Connection, understander: Any,
                  synthesizer: Any, vad_executor: Executor, reply_chunk_ms: int = 100,
-                 endpointer: Endpointer | None = None) -> None:
+                 endpointer: Endpointer | None = None, actor: Actor | None = None) -> None:
         self.request = request
         self.conn = conn
         self.understander = understander
+        #: Carries out the intent before the reply is spoken, so the reply says what happened.
+        self.actor: Actor = actor or MqttActor()
         self.synthesizer = synthesizer
         self.reply_chunk_ms = reply_chunk_ms
         self._vad_executor = vad_executor
@@ -166,11 +170,14 @@ class PipelineSession:
                                                               language=request.language)
             await self.conn.send(Transcript(text=result.text, language=result.language).event())
         self.timings["understand"] = (time.monotonic() - started) * 1000.0
+        acted = time.monotonic()
+        result = await self.actor.carry_out(result, self.understander.engine, request.area)
+        self.timings["act"] = (time.monotonic() - acted) * 1000.0
         await self.conn.send(Event(INTENT_RESULT, result.to_dict()))
         if request.end_stage == PipelineStage.TTS and result.reply:
             tts = await self._speak(result.reply)
             self.timings["last_voiced_to_first_audio"] = (
-                (started - last_voiced) * 1000.0 + self.timings["understand"]
+                (started - last_voiced) * 1000.0 + self.timings["understand"] + self.timings["act"]
                 + tts.get("first_audio", tts["total"]))
 
     async def _speak(self, text: str) -> dict[str, float]:
