@@ -136,6 +136,30 @@ class Understander:
         return await loop.run_in_executor(
             None, partial(self.understand_text_sync, text, area, language))
 
+    @property
+    def recovers_transcripts(self) -> bool:
+        """`asr.recovered_transcript`, with 'auto' meaning: the home is the user's own."""
+        setting = self.config.asr.recovered_transcript
+        if setting == "auto":
+            return self.config.intents.home is not None or self.config.home_assistant.enabled
+        return setting == "on"
+
+    def recovered_text(self, transcription: Transcription, area: str | None = None) -> str:
+        """The transcript to hand on: the recovered command sentence when the hub is confident
+        the recognizer slipped on a command of this home, otherwise the text as heard (a
+        rejected or out-of-domain utterance is never rewritten into a command)."""
+        text = transcription.text
+        if not text.strip() or not self.recovers_transcripts:
+            return text
+        decision = self._engine().decide(transcription.hypotheses or [text], area)
+        if decision.match is None or not decision.matched_text:
+            return text
+        if decision.method == "strict" and decision.hypothesis == 0:
+            return text  # heard right: keep the recognizer's own casing and punctuation
+        _LOGGER.debug("transcript '%s' recovered as '%s' (%s, %.2f)", text,
+                      decision.matched_text, decision.method, decision.confidence)
+        return decision.matched_text
+
     def is_complete_command(self, text: str, area: str | None = None) -> bool:
         """A cheap strict check, used to answer before the full end-of-speech silence."""
         return self._engine().is_complete_command(text, area)

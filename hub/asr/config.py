@@ -20,6 +20,14 @@ class AsrConfig:
     language: str | None = setting("en", "Spoken language; empty lets the model detect it.")
     max_audio_s: float = setting(30.0, "Longer audio is cut to this length with a warning.",
                                  minimum=1.0)
+    recovered_transcript: str = setting(
+        "auto", "What the speech-to-text program returns (Home Assistant's STT entity): 'on' "
+        "returns the home command the hub is confident was meant when the recognizer slipped "
+        "(\"turn on the kitchen lights\" for \"Turn on the kitchen lied\"), so Home Assistant's "
+        "own agent gains voxhub's slip recovery; anything that is not a confident command is "
+        "returned as heard. 'off' always returns what was heard. 'auto': on when the hub knows "
+        "the real home (intents.home or Home Assistant), off with the example home.",
+        choices=("auto", "on", "off"))
 
     # --- audio-LLM backends (hub/asr/voxtral.py, hub/asr/openai.py; owner: U2) ---
     whisper_window_s: float = setting(15.0, "Whisper hears commands through a window this long "

@@ -109,7 +109,9 @@ class AsrProgram(Program):
             await self._answer_streaming(audio, utterance.language, conn)
             return
         result = await self.understander.transcribe(audio, utterance.language)
-        await conn.send(Transcript(text=result.text, language=result.language).event())
+        loop = asyncio.get_running_loop()
+        text = await loop.run_in_executor(None, self.understander.recovered_text, result)
+        await conn.send(Transcript(text=text, language=result.language).event())
 
     async def _answer_streaming(self, audio: np.ndarray, language: str | None,
                                 conn: Connection) -> None:
