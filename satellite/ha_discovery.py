@@ -30,7 +30,8 @@ _EVENT_TEMPLATE = (
     "{{ {'event_type': n if n in " + json.dumps(EVENT_TYPES) + " else 'other', "
     "'intent': n, 'text': value_json.text, 'reply': value_json.reply, "
     "'slots': (value_json.intent.slots if value_json.intent else {}), "
-    "'targets': value_json.targets} | tojson }}"
+    "'targets': value_json.targets, "
+    "'action': (value_json.action if value_json.action is defined else none)} | tojson }}"
 )
 
 

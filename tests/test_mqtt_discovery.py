@@ -49,6 +49,11 @@ def test_the_event_entity_template_turns_the_intent_result_into_an_event():
     custom = json.loads(template.render(value_json={**result, "intent": {"name": "MyIntent",
                                                                         "slots": {}}}))
     assert custom["event_type"] == "other" and custom["intent"] == "MyIntent"
+    assert rendered["action"] is None  # a hub from before actions were reported
+    action = {"by": "home_assistant", "status": "done", "carried_out": True,
+              "targets": ["light.kitchen"], "failed": [], "error": None}
+    acted = json.loads(template.render(value_json={**result, "action": action}))
+    assert acted["action"]["carried_out"] is True and acted["action"]["by"] == "home_assistant"
 
 
 async def test_a_satellite_process_announces_itself_dies_offline_and_is_removed(
