@@ -133,7 +133,7 @@ async def _print_mqtt(client: Any, clock: Clock) -> None:
             with contextlib.suppress(ValueError):
                 data = json.loads(payload)
                 payload = json.dumps({k: data.get(k) for k in ("text", "intent", "targets",
-                                                               "reply")})
+                                                               "reply", "action")})
         clock.say(f"MQTT {topic}: {payload[:300]}")
 
 
@@ -158,5 +158,10 @@ def _print_summary(run: Any, wake_times: list[float], reply_path: Path) -> None:
     intent = result.get("intent") or {}
     print(f"\nHeard: {result.get('text')!r} → {intent.get('name')} {intent.get('slots')} "
           f"on {result.get('targets')}")
+    action = result.get("action") or {}
+    if action:
+        done = "carried out" if action.get("carried_out") else "not carried out by the hub"
+        print(f"Action: {action.get('status')} by {action.get('by')} ({done}"
+              f"{'; ' + action['error'] if action.get('error') else ''})")
     seconds = len(run.reply_pcm) / 2 / run.reply_rate
     print(f"Reply: {result.get('reply')!r} ({seconds:.2f} s) saved to {reply_path}")
