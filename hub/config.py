@@ -16,6 +16,7 @@ from hub.intents.config import IntentsConfig
 from hub.mqtt_config import MqttConfig
 from hub.pipeline_config import PipelineConfig
 from hub.tts.config import TtsConfig
+from hub.wake.config import WakeConfig
 from voxhub.configfile import load_file, setting
 
 
@@ -33,9 +34,10 @@ class ServerConfig:
                        "(tcp://HOST:PORT or unix://PATH).")
     zeroconf: bool = setting(False, "Advertise the endpoint as _wyoming._tcp.local.")
     zeroconf_name: str = setting("voxhub", "Service name advertised over zeroconf.")
-    programs: list[str] = setting(["tts", "asr", "intent", "handle", "pipeline"],
+    programs: list[str] = setting(["tts", "asr", "intent", "handle", "pipeline", "wake"],
                                   "Programs served on the endpoint (a TTS-only hub loads no "
-                                  "recognizer). Any of: tts, asr, intent, handle, pipeline.")
+                                  "recognizer). Any of: tts, asr, intent, handle, pipeline, "
+                                  "wake.")
     max_event_bytes: int = setting(8 * 1024 * 1024, "Largest single event (header, data and "
                                    "payload) a client may send.", minimum=1024)
     write_timeout_s: float = setting(60.0, "A client that reads nothing for this long while "
@@ -55,12 +57,14 @@ class HubConfig:
     asr: AsrConfig = setting(AsrConfig, "Speech recognition.")
     intents: IntentsConfig = setting(IntentsConfig, "Intents, the home model and replies.")
     pipeline: PipelineConfig = setting(PipelineConfig, "The satellite pipeline.")
+    wake: WakeConfig = setting(WakeConfig, "Wake words offered to Home Assistant's own "
+                               "satellites and pipelines (the `wake` program).")
     mqtt: MqttConfig = setting(MqttConfig, "MQTT broker.")
     home_assistant: HomeAssistantConfig = setting(HomeAssistantConfig, "Home Assistant as the "
                                                   "home model (instead of intents.home).")
 
     def __post_init__(self) -> None:
-        known = {"tts", "asr", "intent", "handle", "pipeline"}
+        known = {"tts", "asr", "intent", "handle", "pipeline", "wake"}
         unknown = [p for p in self.server.programs if p not in known]
         if unknown:
             raise ValueError(f"server.programs: unknown program '{unknown[0]}'; allowed: "

@@ -1,117 +1,28 @@
-"""Wake words with microWakeWord (pymicro-wakeword): several models on one feature frontend.
+"""The satellite's wake words: the shared microWakeWord detector (voxhub/wake.py) built from the
+satellite's `wake:` settings.
 
-Why microWakeWord: its models run on an ESP32, so on a Pi Zero 2 they cost a few thousandths of
-a CPU second per second of audio, leaving the satellite idle-cool. The spectral features are the
-same for every model, so they are computed once and fed to each word.
+The detector core is shared with the hub's Wyoming wake program, so a word that wakes a
+satellite wakes Home Assistant's pipelines served by the hub in the same way.
 """
 
 from __future__ import annotations
 
-import ctypes
-import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-
-import numpy as np
-from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
+from pymicro_wakeword import MicroWakeWord
 
 from satellite.config import WakeConfig, WakeWordConfig
+from voxhub import wake
+from voxhub.wake import BUILTIN, Detection
 
-_LOGGER = logging.getLogger(__name__)
-BUILTIN = tuple(m.value for m in Model)
-
-
-@dataclass
-class Detection:
-    name: str
-    """Model id, e.g. okay_nabu."""
-    phrase: str
-    """What the user says, e.g. "Okay Nabu"."""
-    probability: float
-    audio_s: float
-    """Position in the audio stream (seconds since the detector started)."""
+__all__ = ["BUILTIN", "Detection", "WakeWordDetector", "load_word"]
 
 
 def load_word(word: WakeWordConfig) -> MicroWakeWord:
     """A built-in model by name or a model's JSON config by path, with a clear error."""
-    if word.model in BUILTIN:
-        model = MicroWakeWord.from_builtin(Model(word.model))
-    else:
-        path = Path(word.model).expanduser()
-        if path.suffix != ".json" or not path.is_file():
-            raise ValueError(f"wake word model '{word.model}' is neither a built-in model "
-                             f"({', '.join(BUILTIN)}) nor an existing microWakeWord .json file")
-        model = MicroWakeWord.from_config(path)
-    if word.threshold is not None:
-        model.probability_cutoff = word.threshold
-    return model
+    return wake.load_model(word.model, word.threshold)
 
 
-def _probability(model: MicroWakeWord, features: np.ndarray) -> float | None:
-    """`MicroWakeWord.process_streaming_prob` (pymicro-wakeword 2.5.0, pinned) with the window
-    averaged by numpy instead of `statistics.mean`, whose exact Fraction arithmetic was a fifth of
-    the satellite's idle CPU. The model calls are the library's own."""
-    if not model.interpreter or not model.model:
-        return None
-    model._features.append(features)
-    if len(model._features) < model.stride:
-        return 0.0
-    quantized = np.round(np.concatenate(model._features, axis=1) / model.input_scale
-                         + model.input_zero_point).astype(model.input_dtype)
-    model._features.clear()
-    lib = model.lib
-    lib.TfLiteTensorCopyFromBuffer(model.input_tensor, quantized.ctypes.data_as(ctypes.c_void_p),
-                                   quantized.nbytes)
-    lib.TfLiteInterpreterInvoke(model.interpreter)
-    size = lib.TfLiteTensorByteSize(model.output_tensor)
-    output = np.empty(size // np.dtype(model.output_dtype).itemsize, dtype=model.output_dtype)
-    lib.TfLiteTensorCopyToBuffer(model.output_tensor, output.ctypes.data_as(ctypes.c_void_p), size)
-    model._probabilities.append(
-        float((output.astype(np.float32) - model.output_zero_point)[0] * model.output_scale))
-    if len(model._probabilities) < model.sliding_window_size:
-        return 0.0
-    return float(np.mean(model._probabilities))
-
-
-class WakeWordDetector:
+class WakeWordDetector(wake.WakeWordDetector):
     """Feed 16 kHz mono PCM; get the words detected in it, each at most once per refractory."""
 
-    def __init__(self, config: WakeConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        if not config.words:
-            raise ValueError("wake.words: at least one wake word is required")
-        self.models = [load_word(w) for w in config.words]
-        self.refractory_s = config.refractory_s
-        self._features = MicroWakeWordFeatures()
-        self._last: dict[str, float] = {}
-        self._samples = 0
-        self.max_probability: dict[str, float] = {m.id: 0.0 for m in self.models}
-
-    @property
-    def names(self) -> list[str]:
-        return [m.id for m in self.models]
-
-    def process(self, pcm: bytes) -> list[Detection]:
-        """Blocking (a fraction of a millisecond per block): call it from an executor."""
-        found: list[Detection] = []
-        self._samples += len(pcm) // 2
-        for features in self._features.process_streaming(pcm):
-            for model in self.models:
-                prob = _probability(model, features)
-                if prob is None:
-                    continue
-                if prob > self.max_probability[model.id]:
-                    self.max_probability[model.id] = prob
-                if prob <= model.probability_cutoff:
-                    continue
-                now = self._samples / 16000
-                last = self._last.get(model.id)
-                if last is not None and now - last < self.refractory_s:
-                    continue
-                self._last[model.id] = now
-                # Forget the window that fired so the same utterance cannot fire twice.
-                model._probabilities.clear()
-                _LOGGER.debug("wake word %s (p=%.3f) at %.2f s", model.id, prob, now)
-                found.append(Detection(model.id, model.wake_word, prob, now))
-        return found
+    def __init__(self, config: WakeConfig) -> None:
+        super().__init__(config.words, config.refractory_s)
