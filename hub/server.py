@@ -149,7 +149,7 @@ class Hub:
             programs.append(TtsServerProgram(self.synthesizer, self.config.tts.chunk_samples))
         if not wanted & {"asr", "intent", "handle", "pipeline"}:
             await asyncio.gather(*loads)
-            return programs
+            return programs + self._wake_programs(wanted)
         try:
             from hub.asr.program import AsrProgram
             from hub.intents.program import HandleProgram, IntentProgram
@@ -171,7 +171,16 @@ class Hub:
             programs.append(PipelineProgram(self.config.pipeline, self.understander,
                                             self.synthesizer))
         await asyncio.gather(*loads)
-        return programs
+        return programs + self._wake_programs(wanted)
+
+    def _wake_programs(self, wanted: set[str]) -> list[Any]:
+        """The wake program comes last: the endpoint gives audio that no `detect`, `transcribe`
+        or `run-pipeline` claimed to the first program taking audio, the recognizer."""
+        if "wake" not in wanted:
+            return []
+        from hub.wake.program import WakeProgram
+
+        return [WakeProgram(self.config.wake)]
 
     async def _home_source(self) -> Any:
         """Home Assistant's own registries when configured, else the YAML home (Understander)."""
