@@ -114,6 +114,7 @@ class Hub:
         self.endpoint = None
         self.synthesizer = None
         self.understander = None
+        self.actor = None
         self._extras: list[Any] = []
 
     async def start(self, uri: str | None = None) -> None:
@@ -162,14 +163,21 @@ class Hub:
                 f"server.programs: {', '.join(sorted(wanted))} need the package '{err.name}': "
                 "install the hub extra (pip install 'voxhub[hub]'), or serve TTS only with "
                 "server.programs: [tts]") from err
+        from hub.actions.actor import create_actor
+
+        self.actor = create_actor(self.config)
+        self._extras.append(self.actor)
         self.understander = Understander(self.config, await self._home_source())
         loads.append(loop.run_in_executor(None, self.understander.load))
-        programs += [program(self.understander) for name, program in (
-            ("asr", AsrProgram), ("intent", IntentProgram), ("handle", HandleProgram))
-            if name in wanted]
+        if "asr" in wanted:
+            programs.append(AsrProgram(self.understander))
+        if "intent" in wanted:
+            programs.append(IntentProgram(self.understander))
+        if "handle" in wanted:
+            programs.append(HandleProgram(self.understander, self.actor))
         if "pipeline" in wanted:
             programs.append(PipelineProgram(self.config.pipeline, self.understander,
-                                            self.synthesizer))
+                                            self.synthesizer, self.actor))
         await asyncio.gather(*loads)
         return programs + self._wake_programs(wanted)
 
