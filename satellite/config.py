@@ -33,23 +33,71 @@ class HubLinkConfig:
     pong_timeout_s: float = setting(5.0, "A ping unanswered this long means reconnect.",
                                     minimum=0.1)
     connect_timeout_s: float = setting(5.0, "TCP connect timeout.", minimum=0.1)
+    stable_s: float = setting(10.0, "A connection that ends sooner than this after it was made "
+                              "does not reset the reconnection back-off (a hub that answers "
+                              "the ping and closes at once is not retried twice a second).",
+                              minimum=0.0)
+    fallback_uri: list[str] = setting(factory=list, doc="Other hubs, tried in order when "
+                                      "hub.uri does not answer; a command in flight when its "
+                                      "hub went away is replayed to whichever answers first.")
+    replay_window_s: float = setting(10.0, "A command whose hub went away before answering "
+                                     "(no intent-result yet) is sent again, once, to the hub "
+                                     "or a fallback that answers within this long; otherwise "
+                                     "the error chime and an MQTT error (code command-lost). "
+                                     "0: never replay.", minimum=0.0)
+    token: str | None = setting(None, "Shared token, sent in an `auth` event first on every "
+                                "connection (empty: hub.token_file, then $VOXHUB_HUB_TOKEN; "
+                                "none of them: no authentication). Never logged; masked by "
+                                "--print-config. Prefer token_file.")
+    token_file: Path | None = setting(None, "File holding the shared token (one line).")
+    tls_ca: Path | None = setting(None, "CA certificate (PEM) that signed the hub's "
+                                  "certificate, for tcps:// (empty: the system CAs).")
+    tls_verify: bool = setting(True, "Check the tcps:// hub's certificate and host name "
+                               "(false: encrypt only, which a man in the middle can read).")
 
     def __post_init__(self) -> None:
         # Checked here, not at the first connection: a URI the client cannot use would otherwise
         # end the hub link silently and leave the satellite answering every wake word with
         # "the hub is unreachable".
-        if not self.uri:
-            return
-        parsed = urlparse(self.uri)
-        try:
-            usable = ((parsed.scheme == "unix" and bool(parsed.path)) or
-                      (parsed.scheme == "tcp" and bool(parsed.hostname) and
-                       parsed.port is not None))
-        except ValueError:  # a port that is no number
-            usable = False
-        if not usable:
-            raise ValueError(f"uri: '{self.uri}' is not a hub endpoint; expected "
-                             "tcp://HOST:PORT (or unix://PATH)")
+        if isinstance(self.fallback_uri, str):  # one fallback written as a plain string
+            self.fallback_uri = [self.fallback_uri]
+        for key, uri in [("uri", self.uri)] + [("fallback_uri", u) for u in self.fallback_uri]:
+            if uri:
+                check_hub_uri(key, uri)
+        if self.token_file is not None and not self.token:
+            try:
+                self.resolve_token()
+            except OSError as err:
+                raise ValueError(f"token_file: cannot read {self.token_file}: "
+                                 f"{err.strerror or err}") from err
+
+    @property
+    def uris(self) -> list[str]:
+        """The configured hubs in the order tried (empty: zeroconf)."""
+        return [u for u in [self.uri, *self.fallback_uri] if u]
+
+    def resolve_token(self) -> str | None:
+        """The shared token (None: no authentication); read when needed, never stored in
+        anything that is printed or logged."""
+        if self.token:
+            return self.token.strip()
+        if self.token_file is not None:
+            return Path(self.token_file).read_text(encoding="utf-8").strip() or None
+        return os.environ.get("VOXHUB_HUB_TOKEN", "").strip() or None
+
+
+def check_hub_uri(key: str, uri: str) -> None:
+    """A URI the hub client can use, or a ValueError naming the key."""
+    parsed = urlparse(uri)
+    try:
+        usable = ((parsed.scheme == "unix" and bool(parsed.path)) or
+                  (parsed.scheme in ("tcp", "tcps") and bool(parsed.hostname) and
+                   parsed.port is not None))
+    except ValueError:  # a port that is no number
+        usable = False
+    if not usable:
+        raise ValueError(f"{key}: '{uri}' is not a hub endpoint; expected "
+                         "tcp://HOST:PORT, tcps://HOST:PORT (TLS) or unix://PATH")
 
 
 @dataclass
@@ -66,6 +114,10 @@ class MicConfig:
                                     "command can end.", minimum=0.0)
     exit_at_end: bool = setting(True, "With a file or stdin: exit at its end, once every "
                                 "conversation has finished.")
+    stall_timeout_s: float = setting(5.0, "A microphone command that is running but has "
+                                     "sent no audio this long is restarted (with the same "
+                                     "back-off as one that exits), and it is said once.",
+                                     minimum=0.5)
     chunk_ms: int = setting(64, "Audio block size (64 ms = 1024 samples, as wyoming-satellite; "
                             "smaller blocks cost CPU in wake-ups, not accuracy).",
                             minimum=10, maximum=200)

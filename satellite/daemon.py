@@ -12,6 +12,12 @@ What the anchors got wrong and this loop does instead:
   after a longer silence, so the microphone is never left open for ten seconds.
 - The wake word during a reply stops the reply (barge-in) and starts a new command.
 - A lost hub is announced once (sound and MQTT error) and the satellite recovers by itself.
+- A command whose hub goes away before it answered (no `intent-result` yet) is not lost: its
+  audio is kept (a command is at most `max_command_s`, ~0.5 MB), and sent again, once, to the hub
+  or a fallback that answers within `hub.replay_window_s`; the user keeps talking meanwhile.
+  Otherwise the error chime and an MQTT error (`command-lost`) say it was not carried out. A
+  command the hub had answered is never sent twice.
+- A microphone command that runs but sends nothing for `mic.stall_timeout_s` is restarted.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -50,6 +57,21 @@ _SWITCH = {"ON": True, "TRUE": True, "1": True, "MUTE": True,
            "OFF": False, "FALSE": False, "0": False, "UNMUTE": False}
 #: The longest wait before restarting a failing microphone command.
 _MIC_RETRY_MAX_S = 30.0
+
+
+class MicStalled(Exception):
+    """The microphone command runs but sends nothing."""
+
+
+@dataclass
+class Command:
+    """What the satellite holds of the command in flight, to replay it to a hub that is back."""
+
+    run: Event
+    audio: list[bytes] = field(default_factory=list)
+    ended: bool = False  # audio-stop was due (the command's end was heard)
+    answered: bool = False  # intent-result arrived: never send it again
+    replayed: bool = False
 
 
 class Satellite:
@@ -89,6 +111,10 @@ class Satellite:
         self._tasks: list[asyncio.Task] = []
         self._barging = False
         self._error_reported = False
+        self._command: Command | None = None
+        self._replaying = False  # audio is kept, not sent, until the replay has caught up
+        self.replays = 0
+        self.mic_restarts = 0
 
     # ------------------------------------------------------------------ life cycle
 
@@ -162,22 +188,55 @@ class Satellite:
             await asyncio.wait_for(self._hub_known.wait(),
                                    self.config.hub.connect_timeout_s + 1.0)
         delay = 1.0
+        stalled_said = False
         while True:
             started = time.monotonic()
+            stalled = False
             # aclosing: a cancelled satellite stops its microphone process now, not whenever
             # the generator happens to be collected.
             async with contextlib.aclosing(make()) as blocks:
-                async for block in blocks:
-                    await self._on_mic(block)
+                try:
+                    async for block in self._watched(blocks):
+                        stalled_said = False
+                        await self._on_mic(block)
+                except MicStalled:
+                    stalled = True
             if self.config.mic.source != "command":
                 return
+            self.mic_restarts += 1
             # A recorder that fails at once (microphone unplugged, device busy) is retried
             # with a doubling delay, not every second for ever; one that ran a while, at once.
             if time.monotonic() - started > _MIC_RETRY_MAX_S:
                 delay = 1.0
-            _LOGGER.warning("microphone command ended; restarting it in %.0f s", delay)
+            if not stalled:
+                _LOGGER.warning("microphone command ended; restarting it in %.0f s", delay)
+            elif not stalled_said:  # once per stall, however many restarts it takes
+                stalled_said = True
+                _LOGGER.warning("microphone command sent no audio for %.0f s: restarting it "
+                                "(retrying with a growing delay until it sends audio)",
+                                self.config.mic.stall_timeout_s)
+            else:
+                _LOGGER.debug("microphone still silent; restarting it in %.0f s", delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, _MIC_RETRY_MAX_S)
+
+    async def _watched(self, blocks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The blocks of a microphone command; MicStalled when it is alive but mute (a stuck
+        ALSA device, a recorder waiting on a lock): it would never end by itself."""
+        if self.config.mic.source != "command":
+            async for block in blocks:
+                yield block
+            return
+        limit = self.config.mic.stall_timeout_s
+        while True:
+            try:
+                async with asyncio.timeout(limit):
+                    block = await anext(blocks)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise MicStalled from None
+            yield block
 
     # ------------------------------------------------------------------ microphone
 
@@ -204,7 +263,11 @@ class Satellite:
             n = min(self._blank_samples, len(block) // 2)
             pcm = bytes(n * 2) + block[n * 2:]
             self._blank_samples -= n
-        await self.hub.send(AudioChunk(RATE, 2, 1, pcm).event())
+        command = self._command
+        if command is not None and not command.answered:
+            command.audio.append(pcm)
+        if not self._replaying:
+            await self.hub.send(AudioChunk(RATE, 2, 1, pcm).event())
         await asyncio.get_running_loop().run_in_executor(self._executor, self.vad.process, pcm)
         self._stream_s += len(block) / (2 * RATE)
         conv = self.config.conversation
@@ -234,6 +297,7 @@ class Satellite:
         if wake is not None and self.mqtt is not None:
             self.mqtt.publish("wake", {"name": wake.name, "phrase": wake.phrase,
                                        "probability": round(wake.probability, 3)})
+        self._command, self._replaying = None, False  # a new command replaces a pending one
         if not self.hub.connected:
             await self._hub_unavailable("the hub is unreachable")
             return
@@ -245,15 +309,18 @@ class Satellite:
         self._error_reported = False
         self._last_hub_event = time.monotonic()
         self._idle.clear()
+        command = self._command = Command(run)
         sent = (await self.hub.send(run) and
                 await self.hub.send(AudioStart(RATE, 2, 1).event()))
         talking = False
         if wake is not None:
             preroll, talking = preroll_audio(self._preroll)
+            command.audio.append(preroll)
             sent = sent and await self.hub.send(AudioChunk(RATE, 2, 1, preroll).event())
         self._preroll.clear()
-        if not sent:
+        if not sent and not self._begin_replay("the hub connection broke"):
             self._expect = None
+            self._command = None
             await self._hub_unavailable("the hub connection broke")
             return
         self.vad.reset()
@@ -272,7 +339,10 @@ class Satellite:
             return
         _LOGGER.debug("command ended: %s", why)
         self._streaming = False
-        await self.hub.send(AudioStop().event())
+        if self._command is not None:
+            self._command.ended = True
+        if not self._replaying:
+            await self.hub.send(AudioStop().event())
         self.player.sound(self.sounds.done)
         if self._expect is not None:
             self._set_state(THINKING)
@@ -281,10 +351,13 @@ class Satellite:
 
     async def stop(self) -> None:
         """MQTT `stop`: silence now, drop the rest of the current run."""
+        waiting = self._replaying  # nothing was sent to the hub now connected: no run to drop
+        self._command, self._replaying = None, False
         if self._streaming:
             self._streaming = False
-            await self.hub.send(AudioStop().event())
-        if self._expect == "run":
+            if not waiting:
+                await self.hub.send(AudioStop().event())
+        if self._expect == "run" and not waiting:
             self._abandon = True
         self._expect = None
         await self.player.stop()
@@ -326,6 +399,9 @@ class Satellite:
             if self.mqtt is not None:
                 self.mqtt.publish("transcript", text)
         elif kind == "intent-result":
+            if self._command is not None:
+                self._command.answered = True
+                self._command.audio.clear()
             if self.mqtt is not None:
                 self.mqtt.publish("intent", data, qos=1)
         elif kind == "synthesize":
@@ -351,6 +427,7 @@ class Satellite:
             self.player.close_reply()
             if self._streaming:
                 await self._end_command("run ended")
+            self._command = None
             self._check_idle()
         elif kind == "error":
             _LOGGER.warning("hub error: %s", data.get("text"))
@@ -372,20 +449,75 @@ class Satellite:
                 self._set_state(IDLE)
             return
         self.player.close_reply()
+        if self._replaying:  # a command waits for a hub: the replay tells the user, or not
+            self.hub_ok = False
+            return
+        if self._begin_replay(reason):
+            self.hub_ok = False
+            return
         if self._streaming or self._expect is not None:  # the run died with the connection
             self._streaming = False
             self._expect = None
             self._drop_tail = self._abandon = False
+        self._command = None
         if self.hub_ok is not False:  # once per outage, not once per reconnection attempt
             self.hub_ok = False
             await self._hub_unavailable(reason)
         else:
             _LOGGER.debug("hub still unavailable: %s", reason)
 
-    async def _hub_unavailable(self, reason: str) -> None:
+    def _begin_replay(self, reason: str) -> bool:
+        """Keep the command in flight for a hub that comes back; False if there is none to
+        keep (answered already, replayed once already, replay off, or stopped)."""
+        command = self._command
+        if (command is None or command.answered or command.replayed or self._expect != "run"
+                or self.config.hub.replay_window_s <= 0):
+            return False
+        command.replayed = True
+        self._replaying = True
+        self._drop_tail = self._abandon = False
+        _LOGGER.warning("hub lost mid-command (%s): keeping the command for a hub that answers "
+                        "within %.0f s", reason, self.config.hub.replay_window_s)
+        self._spawn(self._replay(command))
+        return True
+
+    async def _replay(self, command: Command) -> None:
+        """Send the kept command to the first hub back; the live stream, if the user is still
+        talking, goes on from where the replay caught up."""
+        window = self.config.hub.replay_window_s
+        back = await self.hub.wait_connected(window)
+        if self._command is not command:  # stopped, or replaced by a new command meanwhile
+            return
+        if back:
+            self._last_hub_event = time.monotonic()
+            sent = (await self.hub.send(command.run) and
+                    await self.hub.send(AudioStart(RATE, 2, 1).event()))
+            index = 0
+            while sent and index < len(command.audio):  # the stream may add blocks meanwhile
+                sent = await self.hub.send(AudioChunk(RATE, 2, 1, command.audio[index]).event())
+                index += 1
+            if sent and command.ended:
+                sent = await self.hub.send(AudioStop().event())
+            if sent and self._command is command:
+                self._replaying = False
+                self.replays += 1
+                _LOGGER.info("replayed the command (%.1f s of audio) to hub %s",
+                             sum(len(b) for b in command.audio) / (2 * RATE), self.hub.uri)
+                return
+        if self._command is not command:
+            return
+        self._replaying = False
+        self._command = None
+        self._streaming = False
+        self._expect = None
+        await self._hub_unavailable(
+            f"the hub went away mid-command and none answered within {window:.0f} s: the "
+            "command was not carried out", code="command-lost")
+
+    async def _hub_unavailable(self, reason: str, code: str = "hub-unavailable") -> None:
         _LOGGER.warning("hub unavailable: %s", reason)
         if self.mqtt is not None:
-            self.mqtt.publish("error", {"message": reason, "code": "hub-unavailable",
+            self.mqtt.publish("error", {"message": reason, "code": code,
                                         "source": "satellite"})
         self.player.sound(self.sounds.error)
         self._set_state(ERROR)
@@ -395,7 +527,7 @@ class Satellite:
         """A hub that goes silent mid-run must not leave the satellite thinking forever."""
         while True:
             await asyncio.sleep(0.5)
-            if (self._expect is not None and not self._streaming and
+            if (self._expect is not None and not self._streaming and not self._replaying and
                     time.monotonic() - self._last_hub_event >
                     self.config.conversation.reply_timeout_s):
                 _LOGGER.warning("no answer from the hub: giving up on this run")

@@ -10,6 +10,13 @@ container is down, a wrong port may belong to another service. Such a port accep
 closes or says nothing; counted as "connected", it made the satellite flap between "hub is back"
 and "hub unavailable" (a chime and an MQTT error each time) twice a second. So a connection
 counts only once the hub has answered a ping, and until then it is retried with the back-off.
+Nor does a connection that ends soon after (a hub that answers the ping and closes at once, a
+crash loop): only one that lasted `hub.stable_s` resets the back-off.
+
+With `hub.fallback_uri`, the hubs are tried in order on every attempt, so the satellite goes back
+to the first one as soon as it answers again. With a token (`hub.token`), `auth` is the first
+event (satellite/hub_auth.py); a refused token is logged once, naming the setting, and retried
+only at the longest back-off: a wrong token cannot make the satellite hammer the hub.
 """
 
 from __future__ import annotations
@@ -17,12 +24,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
+import time
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlparse
 
-from wyoming.client import AsyncClient
+from wyoming.client import AsyncClient, AsyncTcpClient
 from wyoming.event import Event
 from wyoming.ping import Ping, Pong
 
+from satellite import hub_auth
 from satellite.config import HubLinkConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -35,16 +46,53 @@ EventHandler = Callable[[Event], Awaitable[None]]
 StatusHandler = Callable[[bool, str], Awaitable[None]]
 
 
-async def resolve_hub(config: HubLinkConfig) -> str | None:
-    """The configured URI, else whatever zeroconf finds (None: nothing yet)."""
-    if config.uri:
-        return config.uri
+async def resolve_hubs(config: HubLinkConfig) -> tuple[list[str], bool]:
+    """The configured URIs, else whatever zeroconf finds; and whether they were discovered."""
+    if config.uris:
+        return config.uris, False
     try:
         from satellite.discovery import find_hub
     except ImportError as err:
         _LOGGER.error("no hub.uri configured and zeroconf discovery is unavailable: %s", err)
-        return None
-    return await find_hub(config.discovery_timeout_s)
+        return [], True
+    found = await find_hub(config.discovery_timeout_s)
+    return ([found] if found else []), True
+
+
+class TlsTcpClient(AsyncTcpClient):
+    """wyoming's TCP client over TLS (tcps://HOST:PORT)."""
+
+    def __init__(self, host: str, port: int, context: ssl.SSLContext,
+                 connect_timeout: float | None = None) -> None:
+        super().__init__(host, port, connect_timeout=connect_timeout)
+        self._context = context
+
+    async def connect(self) -> None:
+        connect = asyncio.open_connection(host=self.host, port=self.port, ssl=self._context)
+        if self.connect_timeout is not None:
+            connect = asyncio.wait_for(connect, timeout=self.connect_timeout)
+        self._reader, self._writer = await connect
+
+
+def tls_context(config: HubLinkConfig) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(config.tls_ca) if config.tls_ca else None)
+    if not config.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def make_client(uri: str, config: HubLinkConfig) -> AsyncClient:
+    parsed = urlparse(uri)
+    if parsed.scheme == "tcps":
+        assert parsed.hostname is not None and parsed.port is not None
+        return TlsTcpClient(parsed.hostname, parsed.port, tls_context(config),
+                            connect_timeout=config.connect_timeout_s)
+    return AsyncClient.from_uri(uri, connect_timeout=config.connect_timeout_s)
+
+
+class Refused(Exception):
+    """The hub refused the token: not a reason to try again soon."""
 
 
 class HubClient:
@@ -61,6 +109,18 @@ class HubClient:
         self.uri: str | None = None
         self.connected = False
         self.connections = 0
+        self.refused = False  # the last attempt was refused (wrong or missing token)
+        self._up = asyncio.Event()
+        self._reported = ""
+
+    async def wait_connected(self, timeout: float) -> bool:
+        """Until a hub answers (True) or `timeout` seconds have passed (False)."""
+        if self.connected:
+            return True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._up.wait()
+        return self.connected
 
     async def send(self, event: Event) -> bool:
         client = self._client
@@ -80,32 +140,60 @@ class HubClient:
         """Connect, serve, reconnect: forever (until cancelled)."""
         delay = self.config.reconnect_min_s
         while True:
+            began = time.monotonic()
             reason = await self._session()
-            if self.connected:  # a working connection ended: start again quickly
+            if self.connected:  # a connection ended; start again quickly if it had lasted
                 self.connected = False
-                delay = self.config.reconnect_min_s
+                self._up.clear()
+                if time.monotonic() - began >= self.config.stable_s:
+                    delay = self.config.reconnect_min_s
+            if self.refused:
+                delay = self.config.reconnect_max_s
+                if reason != self._reported:
+                    _LOGGER.error("%s", reason)
+                    self._reported = reason
             await self._on_status(False, reason)
             _LOGGER.debug("reconnecting to the hub in %.1f s", delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.config.reconnect_max_s)
 
     async def _session(self) -> str:
-        """One connection's life; returns why it ended."""
-        uri = await resolve_hub(self.config)
-        if not uri:
+        """One connection's life (to the first hub that answers); returns why it ended."""
+        uris, discovered = await resolve_hubs(self.config)
+        if not uris:
             return "hub not found (no hub.uri and nothing advertised over zeroconf)"
-        self.uri = uri
-        client = AsyncClient.from_uri(uri, connect_timeout=self.config.connect_timeout_s)
+        self.refused = False
+        reasons = []
+        for uri in uris:
+            client, why = await self._open(uri, discovered)
+            if client is not None:
+                return await self._serve(uri, client)
+            reasons.append(why)
+        return "; ".join(reasons)
+
+    async def _open(self, uri: str, discovered: bool) -> tuple[AsyncClient | None, str]:
+        """A connected client that answered the handshake, or None and why not."""
+        client = make_client(uri, self.config)
         try:
             await client.connect()
-        except (TimeoutError, OSError) as err:
-            return f"hub {uri} unreachable: {err}"
-        silent = await self._handshake(client)
+        except (TimeoutError, OSError) as err:  # ssl.SSLError is an OSError
+            return None, f"hub {uri} unreachable: {err}"
+        try:
+            silent = await self._handshake(client, discovered)
+        except Refused as err:
+            self.refused = True
+            silent = str(err)
         if silent is not None:
             await self._drop(client)
-            return f"hub {uri} {silent}"
+            return None, f"hub {uri} {silent}"
+        return client, ""
+
+    async def _serve(self, uri: str, client: AsyncClient) -> str:
+        self.uri = uri
         self._client = client
         self.connected = True
+        self._up.set()
+        self._reported = ""
         self.connections += 1
         _LOGGER.info("connected to hub %s", uri)
         await self._on_status(True, f"connected to {uri}")
@@ -135,10 +223,17 @@ class HubClient:
                 await pinger
             await self._drop(client)
 
-    async def _handshake(self, client: AsyncClient) -> str | None:
-        """None once the hub answered a ping; otherwise why the peer is no hub (yet)."""
+    async def _handshake(self, client: AsyncClient, discovered: bool = False) -> str | None:
+        """None once the hub accepted the token (if any) and answered a ping; otherwise why
+        the peer is no hub (yet). Raises Refused when the hub refused the token."""
+        token = self.config.resolve_token()
+        asked = "auth (hub.token is set)" if token else "a ping"
         try:
             async with asyncio.timeout(self.config.pong_timeout_s):
+                if token and (why := await self._authenticate(client, token,
+                                                              discovered)) is not None:
+                    return why
+                asked = "a ping"
                 await client.write_event(Ping().event())
                 while True:
                     event = await client.read_event()
@@ -147,9 +242,34 @@ class HubClient:
                     if Pong.is_type(event.type):
                         return None
         except TimeoutError:
-            return f"did not answer a ping within {self.config.pong_timeout_s:.1f} s"
+            return f"did not answer {asked} within {self.config.pong_timeout_s:.1f} s"
         except _READ_ERRORS as err:
             return f"broke the connection before answering a ping: {err!r}"
+
+    async def _authenticate(self, client: AsyncClient, token: str,
+                            discovered: bool) -> str | None:
+        nonce = hub_auth.new_nonce()
+        await client.write_event(hub_auth.auth_event(token, nonce))
+        while True:
+            event = await client.read_event()
+            if event is None:
+                return "closed the connection without answering auth"
+            data = event.data or {}
+            if event.type == hub_auth.AUTH_OK:
+                proof = data.get("proof")
+                if proof is None and not discovered:
+                    return None  # a configured hub that does not prove itself (older hub)
+                if hub_auth.proof_ok(token, nonce, proof):
+                    return None
+                return ("did not prove it knows hub.token (a hub found over zeroconf must): "
+                        "not used")
+            if event.type == hub_auth.ERROR:
+                if data.get("code") == hub_auth.UNAUTHORIZED:
+                    raise Refused("refused the token (hub.token / hub.token_file / "
+                                  "$VOXHUB_HUB_TOKEN): check that it is the hub's "
+                                  "server.token; retrying every "
+                                  f"{self.config.reconnect_max_s:.0f} s")
+                return f"answered auth with an error: {str(data.get('text'))[:200]}"
 
     async def _keepalive(self, client: AsyncClient) -> None:
         """Ping; a missing pong closes the socket, which ends the read loop."""
