@@ -54,6 +54,13 @@ async def test_reads_floors_areas_and_only_exposed_entities(home_assistant):
                  "attributes": {"friendly_name": "Outside Temperature",
                                 "unit_of_measurement": "°C", "device_class": "temperature"}},
             ],
+            # Devices with their area and all their entities, exposed or not.
+            "devices": [
+                {"id": "dev-garage-door", "name": "Garage door opener", "area": "garage",
+                 "entities": ["cover.garage_door"]},
+                {"id": "dev-kitchen-satellite", "name": "Kitchen satellite", "area": "kitchen",
+                 "entities": ["assist_satellite.kitchen_satellite"]},
+            ],
         }
         assert source.connected and source.ha_version == "2025.11.2"
         assert "switch.server_rack" not in {e.id for e in home.entities}, "not exposed"
@@ -178,5 +185,35 @@ async def test_odd_registry_entries_are_skipped_not_fatal(home_assistant):
         assert [a.id for a in home.areas] == ["kitchen", "garage", "bedroom"]
         assert home.area("kitchen").floor is None
         assert len(home.entities) == 4
+    finally:
+        await source.stop()
+
+
+async def test_a_home_assistant_satellite_is_in_its_devices_area(home_assistant):
+    """Home Assistant sends a satellite's device_id / satellite_id, never an area: the device
+    registry places it, so "this room" means the satellite's room, not the whole house."""
+    from hub.intents.config import IntentsConfig
+    from hub.intents.context import area_from_context
+    from hub.intents.engine import IntentEngine
+
+    source = await _source(home_assistant)
+    try:
+        home = source.current()
+        by_device = area_from_context(home, {"device_id": "dev-kitchen-satellite"})
+        by_satellite = area_from_context(
+            home, {"satellite_id": "assist_satellite.kitchen_satellite"})
+        assert by_device == by_satellite == "kitchen"
+        # A named area wins when it is one of the home's (by alias too); an unknown one is
+        # ignored in favour of the device, and nothing known gives no area at all.
+        assert area_from_context(home, {"area": "Cookhouse", "device_id": "x"}) == "kitchen"
+        assert area_from_context(home, {"area": "attic",
+                                        "device_id": "dev-kitchen-satellite"}) == "kitchen"
+        assert area_from_context(home, {"satellite_id": "assist_satellite.elsewhere"}) is None
+        assert area_from_context(home, None) is None
+
+        engine = IntentEngine(IntentsConfig(fuzzy=False, cache_index=False))
+        engine.set_home(home, background=False)
+        decision = engine.decide(["turn every light off in this room"], by_satellite)
+        assert [e.id for e in decision.resolution.targets] == ["light.kitchen_ceiling"]
     finally:
         await source.stop()

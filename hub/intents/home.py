@@ -73,11 +73,27 @@ class Entity:
 
 
 @dataclass
+class Device:
+    """A device of Home Assistant's device registry: where it is, and which entities it has.
+
+    Satellites are devices: Home Assistant's conversation entity sends a request's
+    `device_id` / `satellite_id` but never its area, so the area comes from here
+    (hub/intents/context.py). Its entities need not be exposed to Assist.
+    """
+
+    id: str
+    name: str = ""
+    area: str | None = None
+    entities: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Home:
     floors: list[Floor] = field(default_factory=list)
     areas: list[Area] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     source: str = "<home>"
+    devices: list[Device] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -110,6 +126,15 @@ class Home:
             if floor.id == key or any(n.casefold() == key for n in floor.names):
                 return floor
         return None
+
+    def device(self, device_id: str | None) -> Device | None:
+        return next((d for d in self.devices if d.id == device_id), None) if device_id else None
+
+    def device_of_entity(self, entity_id: str | None) -> Device | None:
+        """The device an entity (a satellite's `assist_satellite.*`) belongs to."""
+        if not entity_id:
+            return None
+        return next((d for d in self.devices if entity_id in d.entities), None)
 
     def entity_floor(self, entity: Entity) -> Floor | None:
         area = self.area(entity.area)
@@ -145,6 +170,8 @@ class Home:
             "entities": [{"id": e.id, "name": e.name, "aliases": e.aliases, "area": e.area,
                           "device_class": e.device_class, "state": e.state,
                           "attributes": e.attributes} for e in self.entities],
+            "devices": [{"id": d.id, "name": d.name, "area": d.area, "entities": d.entities}
+                        for d in self.devices],
         }
 
     # -- loading ------------------------------------------------------------------------------
@@ -156,10 +183,10 @@ class Home:
         if not isinstance(data, dict):
             raise HomeError(f"{source}: the top level must be a mapping with floors, areas and "
                             f"entities, not {type(data).__name__}")
-        unknown = set(data) - {"floors", "areas", "entities"}
+        unknown = set(data) - {"floors", "areas", "entities", "devices"}
         if unknown:
             raise HomeError(f"{source}: {sorted(unknown)[0]}: unknown key; allowed: areas, "
-                            "entities, floors")
+                            "devices, entities, floors")
         floors = [_floor(item, f"{source}: floors[{i}]")
                   for i, item in enumerate(_items(data, "floors", source))]
         areas = [_area(item, f"{source}: areas[{i}]")
@@ -168,7 +195,10 @@ class Home:
                     for i, item in enumerate(_items(data, "entities", source))]
         _unique([f.id for f in floors], f"{source}: floors")
         _unique([a.id for a in areas], f"{source}: areas")
+        devices = [_device(item, f"{source}: devices[{i}]")
+                   for i, item in enumerate(_items(data, "devices", source))]
         _unique([e.id for e in entities], f"{source}: entities")
+        _unique([d.id for d in devices], f"{source}: devices")
         floor_ids = {f.id for f in floors}
         area_ids = {a.id for a in areas}
         for i, area in enumerate(areas):
@@ -179,7 +209,12 @@ class Home:
             if entity.area is not None and entity.area not in area_ids:
                 raise HomeError(f"{source}: entities[{i}].area: unknown area '{entity.area}'; "
                                 f"allowed: {', '.join(sorted(area_ids)) or 'none defined'}")
-        return cls(floors=floors, areas=areas, entities=entities, source=source)
+        for i, device in enumerate(devices):
+            if device.area is not None and device.area not in area_ids:
+                raise HomeError(f"{source}: devices[{i}].area: unknown area '{device.area}'; "
+                                f"allowed: {', '.join(sorted(area_ids)) or 'none defined'}")
+        return cls(floors=floors, areas=areas, entities=entities, source=source,
+                   devices=devices)
 
 
 def load_home(path: str | Path) -> Home:
@@ -356,6 +391,17 @@ def _entity(item: Any, where: str) -> Entity:
     return Entity(entity_id, _text(item, "name", where) or "", _aliases(item, where),
                   _text(item, "area", where), _text(item, "device_class", where),
                   "unknown" if state is None else str(state), dict(attributes))
+
+
+def _device(item: Any, where: str) -> Device:
+    item = _fields(item, where, {"id", "name", "area", "entities"}, {"id"})
+    entities = item.get("entities") or []
+    if not isinstance(entities, list) or not all(
+            isinstance(e, str) and _ENTITY_ID.match(e) for e in entities):
+        raise HomeError(f"{where}.entities: expected a list of entity ids "
+                        "(like 'assist_satellite.kitchen')")
+    return Device(_text(item, "id", where) or "", _text(item, "name", where) or "",
+                  _text(item, "area", where), list(entities))
 
 
 def _unique(ids: list[str], where: str) -> None:

@@ -369,7 +369,25 @@ def build_home_mapping(*, floors: list[dict[str, Any]], areas: list[dict[str, An
             "state": str(state.get("state", "unknown")),
             "attributes": attributes,
         })
-    return {"floors": floor_rows, "areas": area_rows, "entities": entity_rows}
+    # Devices keep their area and all their entities, exposed or not: a satellite's own
+    # entity is rarely exposed, and its device's area is the room a request comes from.
+    entities_of: dict[str, list[str]] = {}
+    for entry in registry:
+        entity_id = str(entry.get("entity_id", ""))
+        if entry.get("device_id") and _ENTITY_ID.match(entity_id):
+            entities_of.setdefault(str(entry["device_id"]), []).append(entity_id)
+    device_rows = []
+    for device in devices:
+        device_id = device.get("id")
+        if not isinstance(device_id, str) or not device_id.strip():
+            continue
+        area = device.get("area_id")
+        device_rows.append({"id": device_id,
+                            "name": str(device.get("name_by_user") or device.get("name") or ""),
+                            "area": area if area in area_ids else None,
+                            "entities": sorted(entities_of.get(device_id, []))})
+    return {"floors": floor_rows, "areas": area_rows, "entities": entity_rows,
+            "devices": device_rows}
 
 
 def _names(value: Any) -> list[str]:

@@ -94,6 +94,11 @@ def sample_house() -> dict[str, Any]:
              "name_by_user": None, "manufacturer": "Demo", "model": "Opener",
              "config_entries": ["01JCFG0000000000000000"], "disabled_by": None,
              "identifiers": [["demo", "garage"]], "labels": []},
+            # A voice satellite: Home Assistant sends its device_id / satellite_id, no area.
+            {"id": "dev-kitchen-satellite", "area_id": "kitchen", "name": "Voice PE",
+             "name_by_user": "Kitchen satellite", "manufacturer": "Nabu Casa",
+             "model": "Voice PE", "config_entries": ["01JCFG0000000000000001"],
+             "disabled_by": None, "identifiers": [["esphome", "kitchen-sat"]], "labels": []},
         ],
         "registry": [
             _registry_entry("light.kitchen_ceiling", area_id="kitchen",
@@ -102,6 +107,8 @@ def sample_house() -> dict[str, Any]:
                             original_name="Door", device_class="garage"),
             _registry_entry("light.bedroom_lamp", area_id="bedroom", original_name="Lamp"),
             _registry_entry("switch.server_rack", area_id="garage", original_name="Server rack"),
+            _registry_entry("assist_satellite.kitchen_satellite",
+                            device_id="dev-kitchen-satellite", original_name="Assist satellite"),
         ],
         # What Settings → Voice assistants → Expose shows; the server rack is not exposed.
         "exposed": {
