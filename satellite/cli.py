@@ -67,6 +67,25 @@ def build_config(args: argparse.Namespace):
     return config
 
 
+def masked(mapping: dict) -> dict:
+    """The printed config without its secrets (the token, the broker password, also inside
+    the broker URL): a config print gets pasted into bug reports."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    hub, mqtt = mapping.get("hub", {}), mapping.get("mqtt", {})
+    if hub.get("token"):
+        hub["token"] = "***"
+    if mqtt.get("password"):
+        mqtt["password"] = "***"
+    url = mqtt.get("url")
+    if url and "@" in url:
+        parts = urlsplit(url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+            mqtt["url"] = urlunsplit(parts._replace(netloc=netloc))
+    return mapping
+
+
 def run(args: argparse.Namespace) -> int:
     import yaml
 
@@ -77,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.DEBUG if getattr(args, "debug", False)
                                  else config.log_level.upper())
     if args.print_config:
-        print(yaml.safe_dump(to_mapping(config), sort_keys=False))
+        print(yaml.safe_dump(masked(to_mapping(config)), sort_keys=False))
         return 0
     if args.remove_discovery:
         if not config.mqtt.url:

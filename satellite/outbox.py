@@ -5,6 +5,11 @@ restarted by systemd) must still reach the automations, in the order things happ
 per message, written to a temporary name and renamed, so a power cut leaves either the whole
 message or nothing; file names carry a monotonically increasing sequence number, which is the
 delivery order.
+
+A write that fails (disk full, a read-only remount of a worn SD card) does not lose the message:
+it is kept in memory, after everything on disk, delivered from there, and written out at the next
+chance (each later put or delivery); the failure is logged once until a write works again. A
+failed write never leaves a partial `.msg`: only a complete, fsync'ed temporary file is renamed.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ class Outbox:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_messages = max_messages
         self.dropped = 0
+        self._memory: list[OutboxMessage] = []  # written to disk when it has room again
+        self._write_error: str | None = None
         for tmp in self.directory.glob("*.tmp"):  # a write interrupted by a crash
             tmp.unlink(missing_ok=True)
         seqs = self._seqs()
@@ -59,32 +66,65 @@ class Outbox:
         return self.directory / f"{seq:012d}{_SUFFIX}"
 
     def __len__(self) -> int:
-        return len(self._seqs())
+        return len(self._seqs()) + len(self._memory)
+
+    @property
+    def in_memory(self) -> int:
+        """Messages not on disk yet (their write failed)."""
+        return len(self._memory)
 
     def put(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> int:
-        """Append a message (durably) and return its sequence number."""
+        """Append a message (durably when the disk allows) and return its sequence number."""
         data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
         seq = self._next
         self._next += 1
-        record = {"topic": topic, "qos": qos, "retain": retain,
-                  "payload": base64.b64encode(data).decode("ascii")}
-        tmp = self.directory / f"{seq:012d}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self._path(seq))
+        self._memory.append(OutboxMessage(seq, topic, data, qos, retain))
+        self._flush()
         seqs = self._seqs()
-        while len(seqs) > self.max_messages:
-            oldest = seqs.pop(0)
-            self._path(oldest).unlink(missing_ok=True)
+        while len(seqs) + len(self._memory) > self.max_messages:
+            if seqs:
+                self._path(seqs.pop(0)).unlink(missing_ok=True)
+            else:
+                self._memory.pop(0)
             self.dropped += 1
             _LOGGER.warning("outbox full (%d messages): dropped the oldest", self.max_messages)
         self._changed.set()
         return seq
 
+    def _flush(self) -> None:
+        """Write the messages held in memory to disk, oldest first, until one fails."""
+        while self._memory:
+            message = self._memory[0]
+            try:
+                self._write(message)
+            except OSError as err:
+                if self._write_error is None:
+                    _LOGGER.error("outbox %s: cannot write (%s): keeping messages in memory "
+                                  "and retrying", self.directory, err.strerror or err)
+                self._write_error = str(err)
+                return
+            self._memory.pop(0)
+            if self._write_error is not None:
+                _LOGGER.warning("outbox %s: writing works again", self.directory)
+                self._write_error = None
+
+    def _write(self, message: OutboxMessage) -> None:
+        record = {"topic": message.topic, "qos": message.qos, "retain": message.retain,
+                  "payload": base64.b64encode(message.payload).decode("ascii")}
+        tmp = self.directory / f"{message.seq:012d}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(record, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self._path(message.seq))
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+
     def peek(self) -> OutboxMessage | None:
         """The oldest message, or None; unreadable files are dropped with a warning."""
+        self._flush()
         for seq in self._seqs():
             path = self._path(seq)
             try:
@@ -95,10 +135,13 @@ class Outbox:
             except (OSError, ValueError, KeyError) as err:
                 _LOGGER.warning("dropping unreadable outbox entry %s: %s", path.name, err)
                 path.unlink(missing_ok=True)
-        return None
+        return self._memory[0] if self._memory else None
 
     def remove(self, seq: int) -> None:
         """Forget a message once the broker acknowledged it."""
+        if self._memory and self._memory[0].seq == seq:
+            self._memory.pop(0)
+            return
         self._path(seq).unlink(missing_ok=True)
 
     async def wait(self) -> None:
