@@ -73,3 +73,65 @@ async def test_tls_with_a_ca_file_and_a_password(tmp_path, caplog):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         broker.stop()
+
+
+#: The ACL docs/satellite.md recommends (the satellite's user named as its slug, Home Assistant
+#: as `homeassistant`).
+SATELLITE_ACL = """\
+# Satellites: each user its own topics (the user name is the satellite's name), the shared say,
+# and the discovery announcements.
+pattern readwrite voxhub/%u/#
+pattern read voxhub/all/say
+pattern readwrite homeassistant/+/voxhub_%u/#
+
+# Home Assistant (and its automations): may command every satellite.
+user homeassistant
+topic readwrite voxhub/#
+topic readwrite homeassistant/#
+"""
+
+
+async def test_commands_from_a_user_the_acl_does_not_allow_are_not_obeyed(tmp_path):
+    passwords = tmp_path / "passwd"
+    passwords.write_text("")
+    for user in ("aclsat", "homeassistant", "guest"):
+        subprocess.run(["mosquitto_passwd", "-b", str(passwords), user, f"{user}-pw"], check=True)
+    acl = tmp_path / "acl"
+    acl.write_text(SATELLITE_ACL)
+    broker = Mosquitto(tmp_path / "broker", password_file=passwords, extra=f"acl_file {acl}\n")
+    broker.start()
+    obeyed: list[tuple[str, bytes]] = []
+    got = asyncio.Event()
+
+    async def on_command(command: str, payload: bytes) -> None:
+        obeyed.append((command, payload))
+        got.set()
+
+    link = SatelliteMqtt(SatMqttConfig(url=f"mqtt://aclsat:aclsat-pw@127.0.0.1:{broker.port}"),
+                         "aclsat", "aclsat", None, tmp_path / "outbox", on_command)
+    task = asyncio.create_task(link.run())
+    try:
+        await asyncio.wait_for(link.connected.wait(), 10)
+        for user in ("guest", "homeassistant"):
+            async with aiomqtt.Client("127.0.0.1", broker.port, username=user,
+                                      password=f"{user}-pw") as client:
+                await client.publish("voxhub/aclsat/say", f"from {user}", qos=1)
+                await client.publish("voxhub/all/say", f"all from {user}", qos=1)
+                await client.publish("voxhub/aclsat/mute", "ON", qos=1)
+        async with asyncio.timeout(10):
+            while len(obeyed) < 3:
+                got.clear()
+                await got.wait()
+        await asyncio.sleep(0.5)  # anything else in flight would have arrived by now
+        # The satellite's own results still go out under its user.
+        link.publish("transcript", "allowed")
+        async with asyncio.timeout(10):
+            while len(link.outbox):
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        broker.stop()
+    assert obeyed == [("say", b"from homeassistant"), ("say", b"all from homeassistant"),
+                      ("mute", b"ON")]
