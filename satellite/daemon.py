@@ -298,7 +298,10 @@ class Satellite:
             self.mqtt.publish("wake", {"name": wake.name, "phrase": wake.phrase,
                                        "probability": round(wake.probability, 3)})
         self._command, self._replaying = None, False  # a new command replaces a pending one
-        if not self.hub.connected:
+        # A hub that went away moments ago is probably restarting: the command is heard and
+        # kept for it (replayed within hub.replay_window_s); one down for longer is reported
+        # at once, not after the user has spoken and waited.
+        if not self.hub.connected and not self.hub.lost_within(self.config.hub.replay_window_s):
             await self._hub_unavailable("the hub is unreachable")
             return
         run = RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS,
@@ -476,7 +479,7 @@ class Satellite:
         command.replayed = True
         self._replaying = True
         self._drop_tail = self._abandon = False
-        _LOGGER.warning("hub lost mid-command (%s): keeping the command for a hub that answers "
+        _LOGGER.warning("no hub for this command (%s): keeping it for a hub that answers "
                         "within %.0f s", reason, self.config.hub.replay_window_s)
         self._spawn(self._replay(command))
         return True

@@ -110,8 +110,14 @@ class HubClient:
         self.connected = False
         self.connections = 0
         self.refused = False  # the last attempt was refused (wrong or missing token)
+        self.lost_at: float | None = None  # when the last working connection ended
         self._up = asyncio.Event()
         self._reported = ""
+
+    def lost_within(self, seconds: float) -> bool:
+        """Whether the hub went away less than `seconds` ago (it may be restarting)."""
+        return (not self.connected and self.lost_at is not None and
+                time.monotonic() - self.lost_at < seconds)
 
     async def wait_connected(self, timeout: float) -> bool:
         """Until a hub answers (True) or `timeout` seconds have passed (False)."""
@@ -145,6 +151,7 @@ class HubClient:
             if self.connected:  # a connection ended; start again quickly if it had lasted
                 self.connected = False
                 self._up.clear()
+                self.lost_at = time.monotonic()
                 if time.monotonic() - began >= self.config.stable_s:
                     delay = self.config.reconnect_min_s
             if self.refused:

@@ -80,6 +80,29 @@ async def test_a_command_whose_hub_went_away_is_replayed_once_the_hub_is_back(
     assert "error" not in satellite.state_history  # the user never heard the error chime
 
 
+async def test_a_command_spoken_while_the_hub_restarts_is_carried_out_when_it_is_back(
+        tmp_path, sat_speech):
+    port = free_port()
+    first = HubStandIn(port=port)
+    await first.start()
+    config = satellite_config(tmp_path, first.uri, command_mic(tmp_path, sat_speech),
+                              realtime=True)
+    satellite = Satellite(config)
+    task = asyncio.create_task(satellite.run())
+    second = HubStandIn(port=port)
+    try:
+        await wait_until(lambda: satellite.hub.connected, what="connected")
+        await first.stop()  # the hub restarts just before the wake word
+        await wait_until(lambda: satellite.state == "thinking", what="command heard")
+        await second.start()
+        assert await finish(task) == 0
+    finally:
+        await second.stop()
+    assert first.runs == [] and satellite.replays == 1
+    assert len(second.runs) == 1 and second.runs[0].completed
+    assert bytes(second.runs[0].audio).find(float_to_pcm16(sat_speech["command"])) > 0
+
+
 async def test_a_command_goes_to_the_fallback_hub_when_the_first_one_dies(tmp_path, sat_speech):
     primary, fallback = HubStandIn(), HubStandIn()
     await primary.start()
