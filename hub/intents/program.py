@@ -8,7 +8,8 @@ hub answers itself (the time, the date), and `not-handled` for what it cannot re
 `intent` sent to handle is carried out by the hub's actor (`intents.act`), and the answer says
 what really happened. The area a request comes from travels in the event's `context`
 (`{"area": "kitchen"}`, as our satellites send it), and the answer's context repeats it together
-with the targets, so a follow-up can use them.
+with the targets, so a follow-up can use them; Home Assistant's own satellites send their
+`satellite_id`/`device_id` instead, which the home model maps to the device's area.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from hub.actions.actor import (
 )
 from hub.asr.base import ToolCall
 from hub.endpoint import ATTRIBUTION, Connection, Program, program_version
+from hub.intents.context import area_from_context
 from hub.understanding import Understander
 from voxhub.result import ActionStatus, IntentResult, UnderstandingResult
 
@@ -42,13 +44,6 @@ _LOGGER = logging.getLogger(__name__)
 
 #: Longest text accepted for one request; longer is refused, not truncated into a wrong command.
 MAX_TEXT_CHARS = 1000
-
-
-def _area(context: dict[str, Any] | None) -> str | None:
-    if not isinstance(context, dict):
-        return None
-    area = context.get("area") or context.get("satellite_area")
-    return str(area) if area else None
 
 
 def _context(result: UnderstandingResult, area: str | None) -> dict[str, Any]:
@@ -89,7 +84,7 @@ class IntentProgram(Program):
         conn.run_ordered(lambda: self._answer(recognize, conn))
 
     async def _answer(self, recognize: Recognize, conn: Connection) -> None:
-        area = _area(recognize.context)
+        area = area_from_context(self.understander.home, recognize.context)
         result = await self.understander.understand_text(recognize.text, area)
         if result.intent is None:
             await conn.send(NotRecognized(text=result.reply, context=_context(result, area))
@@ -133,7 +128,7 @@ class HandleProgram(Program):
             conn.run_ordered(lambda: self._handle_intent(intent, conn))
 
     async def _handle_text(self, transcript: Transcript, conn: Connection) -> None:
-        area = _area(transcript.context)
+        area = area_from_context(self.understander.home, transcript.context)
         result = await self.understander.understand_text(transcript.text, area,
                                                          transcript.language)
         context = _context(result, area)
@@ -151,7 +146,7 @@ class HandleProgram(Program):
                                    text=result.reply, context=context).event())
 
     async def _handle_intent(self, intent: Intent, conn: Connection) -> None:
-        area = _area(intent.context)
+        area = area_from_context(self.understander.home, intent.context)
         call = ToolCall(intent.name, {e.name: e.value for e in intent.entities})
         engine = self.understander.engine
         assert engine is not None
