@@ -433,7 +433,11 @@ class Satellite:
             self._command = None
             self._check_idle()
         elif kind == "error":
-            _LOGGER.warning("hub error: %s", data.get("text"))
+            if data.get("code") == "auth-required":  # the hub only serves satellites with a token
+                _LOGGER.error("the hub requires authentication: set hub.token_file (or "
+                              "hub.token) to the hub's server.token")
+            else:
+                _LOGGER.warning("hub error: %s", data.get("text"))
             self._error_reported = self._expect == "run"  # its run-end repeats it: publish once
             if self.mqtt is not None:
                 self.mqtt.publish("error", {"message": data.get("text"), "code": data.get("code"),
