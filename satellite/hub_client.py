@@ -199,6 +199,7 @@ class HubClient:
         self.uri = uri
         self._client = client
         self.connected = True
+        self.refused = False  # an earlier hub of the list may have refused the token
         self._up.set()
         self._reported = ""
         self.connections += 1
