@@ -1,10 +1,12 @@
 """The Wyoming speech-to-text program: `transcribe` + audio → `transcript`.
 
-Home Assistant uses it as an STT entity. Audio arrives in whatever format the client has and is
-converted chunk by chunk to 16 kHz mono (each chunk carries its own format); the buffer is bounded
-by `asr.max_audio_s`, beyond which audio is dropped with one warning, so a client that never stops
-streaming cannot exhaust memory. A backend that streams partial transcripts sends
-`transcript-start`, `transcript-chunk`s, the final `transcript` and `transcript-stop`.
+Home Assistant uses it as an STT entity. Audio arrives in whatever format the client has and in
+chunks of any byte length (Home Assistant's `/api/stt` passes HTTP body pieces on as they come);
+`PcmReassembler` converts it to 16 kHz mono, carrying a frame cut in two over to the next chunk
+(each chunk carries its own format). The buffer is bounded by `asr.max_audio_s`, beyond which
+audio is dropped with one warning, so a client that never stops streaming cannot exhaust memory.
+A backend that streams partial transcripts sends `transcript-start`, `transcript-chunk`s, the
+final `transcript` and `transcript-stop`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from wyoming.info import AsrProgram as AsrProgramInfo
 from hub.asr.base import SAMPLE_RATE
 from hub.endpoint import ATTRIBUTION, Connection, Endpoint, Program, program_version
 from hub.understanding import Understander
-from voxhub.audio import to_mono16k
+from voxhub.audio import PcmReassembler
 
 _LOGGER = logging.getLogger(__name__)
 _STATE = "asr"
@@ -36,9 +38,12 @@ class _Utterance:
     limit: int
     chunks: list[np.ndarray] = field(default_factory=list)
     samples: int = 0
+    pcm: PcmReassembler = field(default_factory=PcmReassembler)
     cut: bool = False
 
     def add(self, audio: np.ndarray) -> None:
+        if len(audio) == 0:  # a chunk shorter than a frame: its bytes wait in `pcm`
+            return
         room = self.limit - self.samples
         if room <= 0:
             if not self.cut:
@@ -93,11 +98,13 @@ class AsrProgram(Program):
             if utterance is None:
                 return
             chunk = AudioChunk.from_event(event)
-            utterance.add(to_mono16k(chunk.audio, chunk.rate, chunk.width, chunk.channels))
+            utterance.add(utterance.pcm.to_mono16k(chunk.audio, chunk.rate, chunk.width,
+                                                   chunk.channels))
             return
         if event.type == "audio-stop":
             if utterance is None:  # otherwise the client would wait for a transcript forever
                 raise ValueError("audio-stop without transcribe or audio-start")
+            utterance.add(utterance.pcm.flush_mono16k())
             conn.state.pop(_STATE, None)
             Endpoint.set_audio_owner(conn, None)
             conn.run_ordered(lambda: self._answer(utterance, conn))

@@ -32,7 +32,7 @@ from hub.endpoint import Connection
 from hub.pipeline.endpointing import SAMPLE_RATE, Endpointer, EndpointEvent, EndpointKind
 from hub.pipeline.reply import stream_reply
 from hub.pipeline.request import RunRequest
-from voxhub.audio import to_mono16k
+from voxhub.audio import PcmReassembler
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class PipelineSession:
         self._vad_executor = vad_executor
         self._endpointer = endpointer or Endpointer(request.config)
         self._queue: asyncio.Queue[np.ndarray | None] = asyncio.Queue()
+        #: The satellite's chunks may end inside a frame: its bytes wait for the next chunk.
+        self._pcm = PcmReassembler()
         self._audio: list[np.ndarray] = []
         self._audio_s = 0.0
         #: (audio seconds received, wall time) per chunk: when did a given sample arrive?
@@ -81,8 +83,8 @@ class PipelineSession:
         if not self._listening:
             return
         data = event.data or {}
-        samples = to_mono16k(event.payload or b"", int(data["rate"]), int(data["width"]),
-                             int(data["channels"]))
+        samples = self._pcm.to_mono16k(event.payload or b"", int(data["rate"]),
+                                       int(data["width"]), int(data["channels"]))
         if self._audio_s >= self._max_audio_s or len(samples) == 0:
             return
         self._audio.append(samples)
