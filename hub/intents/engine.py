@@ -23,19 +23,40 @@ from pathlib import Path
 from typing import Any
 
 from hub.asr.base import ToolCall
+from hub.intents import rejection
 from hub.intents.config import IntentsConfig
 from hub.intents.fuzzy import FuzzyMatcher
 from hub.intents.grammar import Grammar
 from hub.intents.home import Home
 from hub.intents.recognize import IntentMatch, StrictMatcher
 from hub.intents.replies import Replies
+from hub.intents.safety import UNSAFE_CONFIDENCE, is_unsafe, widens_scope
 from hub.intents.sentences import canonical, load_or_build, sample_sentences
+from hub.intents.slots import SlotChecks, free_text_agreement, prefer_supported_numbers
 from hub.intents.targets import Resolution, resolve
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Fuzzy repairs run on this many distinct hypotheses (each costs tens of milliseconds).
 FUZZY_HYPOTHESES = 3
+#: A repaired match is never as sure as a strict parse: below UNSAFE_CONFIDENCE, so that an
+#: unsafe action that was not heard exactly is always asked about.
+REPAIR_CONFIDENCE = 0.94
+#: Strict parses are tried on this many (a few milliseconds each).
+STRICT_HYPOTHESES = 5
+
+
+def _pick_strict(hits: list[tuple[int, IntentMatch, Resolution]]
+                 ) -> tuple[int, IntentMatch, Resolution]:
+    """The first parse that resolves; when it holds free text ("pause well hour timer") and a
+    later hypothesis gives the same intent without any ("pause 1 hour timer"), that one."""
+    good = [h for h in hits if h[2].error is None] or hits[:1]
+    first = good[0]
+    if first[1].wildcard_slots:
+        for hit in good[1:]:
+            if hit[1].intent == first[1].intent and not hit[1].wildcard_slots:
+                return hit
+    return first
 
 
 @dataclass
@@ -48,6 +69,28 @@ class Decision:
     hypothesis: int = 0
     #: The sentence that was finally matched (differs from the transcript after a repair).
     matched_text: str = ""
+    #: True when the reply is a "Did you mean …?" question: an unsafe action (unlock, open the
+    #: garage, every light off, cancel all timers) heard with too little confidence. Nothing
+    #: acts; after a "yes", `IntentEngine.confirmed(decision)` gives the decision that does.
+    confirm: bool = False
+    #: The proposed match of a confirm question.
+    pending: IntentMatch | None = None
+    #: Why a match was refused or questioned: confidence, scope, number, timer, unsafe.
+    reason: str | None = None
+
+
+@dataclass
+class Assessment:
+    """The best match for an utterance and its evidence, before the thresholds."""
+
+    match: IntentMatch
+    resolution: Resolution
+    method: str
+    hypothesis: int
+    confidence: float
+    features: dict[str, float] = field(default_factory=dict)
+    #: Set when a hard rule refuses the match (scope, number, timer) or it is below threshold.
+    rejected: str | None = None
 
 
 @dataclass
@@ -143,7 +186,45 @@ class IntentEngine:
         match = state.strict.match(text, state.home.find_area(area))
         return match is not None and resolve(match, state.home).error is None
 
-    def decide(self, hypotheses: list[str], area: str | None = None) -> Decision:
+    def decide(self, hypotheses: list[str], area: str | None = None, *,
+               asr_confidence: float | None = None,
+               timers: list[str] | None = None) -> Decision:
+        """The decision for one utterance.
+
+        `asr_confidence`: the recognizer's confidence in its best hypothesis (Transcription's
+        `confidence`), when there was audio. `timers`: the names of the timers running on the
+        satellite, when known: a timer name must then be one of them.
+        """
+        state = self._require()
+        found = self.assess(hypotheses, area, asr_confidence=asr_confidence, timers=timers)
+        if found is None:
+            return Decision(None)
+        if found.rejected:
+            return Decision(None, found.resolution, confidence=found.confidence,
+                            method="rejected", hypothesis=found.hypothesis,
+                            matched_text=found.match.text, reason=found.rejected)
+        if is_unsafe(found.match, found.resolution) and found.confidence < UNSAFE_CONFIDENCE:
+            return Decision(None, found.resolution,
+                            reply=f"Did you mean: {found.match.text}?",
+                            confidence=found.confidence, method="confirm",
+                            hypothesis=found.hypothesis, matched_text=found.match.text,
+                            confirm=True, pending=found.match, reason="unsafe")
+        return self._finish(state, found.match, found.resolution, found.confidence,
+                            found.method, found.hypothesis)
+
+    def confirmed(self, decision: Decision) -> Decision:
+        """The action a "Did you mean …?" question proposed, after the person said yes."""
+        if not decision.confirm or decision.pending is None:
+            raise ValueError("not a decision that asks for confirmation")
+        state = self._require()
+        res = resolve(decision.pending, state.home)
+        return self._finish(state, decision.pending, res, 1.0, "confirmed", decision.hypothesis)
+
+    def assess(self, hypotheses: list[str], area: str | None = None, *,
+               asr_confidence: float | None = None,
+               timers: list[str] | None = None) -> Assessment | None:
+        """The best match with its evidence, before the thresholds (the benchmark's fit reads
+        `features`); `rejected` says why a match is refused whatever its confidence."""
         state = self._require()
         home = state.home
         area_obj = home.find_area(area)
@@ -155,24 +236,38 @@ class IntentEngine:
                 seen.add(key)
                 distinct.append(text)
         if not distinct:
-            return Decision(None)
+            return None
+        # Numbers are voted on by every hypothesis, repeats included (five hypotheses that
+        # differ only in punctuation are five votes).
+        checks = SlotChecks(home, [h for h in hypotheses if h.strip()], timers)
 
-        # 1. Strict parses, best hypothesis first; one that resolves in the home wins.
+        # 1. Strict parses, best hypothesis first; one that resolves in the home wins, but free
+        #    text the hypotheses disagree on gives way to a parse without it.
         strict_hits: list[tuple[int, IntentMatch, Resolution]] = []
-        for i, text in enumerate(distinct):
+        for i, text in enumerate(distinct[:STRICT_HYPOTHESES]):
             match = state.strict.match(text, area_obj)
             if match is not None:
                 strict_hits.append((i, match, resolve(match, home)))
-                if strict_hits[-1][2].error is None:
-                    break
         if strict_hits:
-            i, match, res = next((h for h in strict_hits if h[2].error is None), strict_hits[0])
+            i, match, res = prefer_supported_numbers(checks, _pick_strict(strict_hits),
+                                                     strict_hits)
             confidence = 1.0 if i == 0 else 0.9
-            return self._finish(state, match, res, confidence, "strict", i)
+            if match.wildcard_slots:
+                confidence *= free_text_agreement(match, strict_hits, len(distinct))
+                if asr_confidence is not None:
+                    confidence = min(confidence, 0.4 + asr_confidence)
+            found = Assessment(match, res, "strict", i, confidence)
+            found.rejected = checks.check(match, strict_hits)
+            if found.rejected is None and res.error is None and len(distinct) > 1:
+                # A number the other hypotheses do not share (heard 19, 90 among them).
+                found.confidence *= checks.number_agreement(match)
+            if found.rejected is None and found.confidence < self.config.min_confidence:
+                found.rejected = "confidence"
+            return found
 
-        # 2. Fuzzy repairs across the first hypotheses; agreement raises confidence.
+        # 2. Fuzzy repairs across the first hypotheses; the calibrated rule judges them.
         if not self.config.fuzzy:
-            return Decision(None)
+            return None
         considered = distinct[:FUZZY_HYPOTHESES]
         best: dict[Any, tuple[float, int, Any, Resolution]] = {}
         support: Counter[Any] = Counter()
@@ -191,17 +286,26 @@ class IntentEngine:
             if key not in best or cand.similarity > best[key][0]:
                 best[key] = (cand.similarity, i, cand, resolutions[id(cand.match)])
         if not best:
-            return Decision(None)
-        # Agreement: how many of the hypotheses considered lead to the same action (counting
-        # those that lead nowhere as votes against: measured, it keeps out-of-domain speech out).
+            return None
         scored = []
         for key, (similarity, i, cand, res) in best.items():
-            agreement = support[key] / len(considered)
-            scored.append((similarity * (0.8 + 0.2 * agreement), i, cand, res))
-        confidence, i, cand, res = max(scored, key=lambda s: s[0])
-        if confidence < self.config.min_confidence:
-            return Decision(None, confidence=confidence, method="rejected")
-        return self._finish(state, cand.match, res, confidence, cand.method, i)
+            # Agreement counts the hypotheses that lead nowhere as votes against.
+            values = rejection.features(canonical(considered[i]), canonical(cand.text),
+                                        similarity, support[key] / len(considered),
+                                        asr_confidence)
+            probability = rejection.probability(values) * checks.number_agreement(cand.match)
+            scored.append((probability, i, cand, res, values))
+        confidence, i, cand, res, values = max(scored, key=lambda s: s[0])
+        confidence = min(confidence, REPAIR_CONFIDENCE)
+        found = Assessment(cand.match, res, cand.method, i, confidence, values)
+        heard_words = set(canonical(considered[i]).split())
+        if widens_scope(cand.match, res, heard_words):
+            found.rejected = "scope"
+        else:
+            found.rejected = checks.check(cand.match, [])
+        if found.rejected is None and confidence < self.config.min_confidence:
+            found.rejected = "confidence"
+        return found
 
     def decide_tool_call(self, call: ToolCall, area: str | None = None) -> Decision | None:
         """A one-pass audio-LLM's choice, accepted only if it fits the grammar and the home."""

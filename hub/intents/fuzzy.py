@@ -118,6 +118,10 @@ class FuzzyMatcher:
         if self.wild:
             hits = process.extract(query, self._wild_skeletons, scorer=fuzz.token_set_ratio,
                                    limit=self.nearest, score_cutoff=70)
+            # Fixed words heard in pieces ("broad as that …") share few whole tokens with the
+            # template; a partial match on the characters still finds it.
+            hits += process.extract(query, self._wild_skeletons, scorer=fuzz.partial_ratio,
+                                    limit=self.nearest // 2, score_cutoff=85)
             scored: dict[str, float] = {}
             for _, _, i in hits:
                 aligned = _align_wildcard(self.wild[i].split(), tokens)
@@ -160,14 +164,18 @@ class FuzzyMatcher:
         for start in range(len(words)):
             for key in self._name_keys:
                 size = len(key.split())
-                if start + size > len(words):
-                    continue
-                span = " ".join(words[start:start + size])
-                if span == key or len(span) < 4:
-                    continue
-                score = phrase_score(span, key)
-                if score >= self.name_score:
-                    spans.append((score + size, start, start + size, key))
+                # The same number of words, or one more or fewer: merged or split words
+                # ("playcorner" for "play corner", "bath room" for "bathroom").
+                for width in (size, size - 1, size + 1):
+                    if width < 1 or start + width > len(words):
+                        continue
+                    span = " ".join(words[start:start + width])
+                    if span == key or len(span) < 4:
+                        continue
+                    score = (phrase_score(span, key) if width == size
+                             else joined_score(span, key))
+                    if score >= self.name_score:
+                        spans.append((score + width, start, start + width, key))
         if not spans:
             return heard
         used = [False] * len(words)
@@ -236,12 +244,26 @@ def phrase_score(span: str, name: str, word_min: float = 65.0) -> float:
     return fuzz.ratio(span, name)
 
 
+def joined_score(span: str, name: str) -> float:
+    """Similarity of two phrases with the spaces taken out ("playcorner" / "play corner"); 0
+    for short ones, where leaving out a space changes too little to be told apart."""
+    a, b = span.replace(" ", ""), name.replace(" ", "")
+    if min(len(a), len(b)) < 6:
+        return 0.0
+    return fuzz.ratio(a, b)
+
+
 def heard_somewhere(said: str, heard: str, threshold: float) -> bool:
-    """Whether `said` (a name) matches a same-length window of what was heard."""
+    """Whether `said` (a name) matches a window of what was heard: of the same length, word by
+    word, or one word longer or shorter with the words run together."""
     size = len(said.split())
     words = heard.split()
-    return any(phrase_score(" ".join(words[i:i + size]), said) >= threshold
-               for i in range(len(words) - size + 1))
+    if any(phrase_score(" ".join(words[i:i + size]), said) >= threshold
+           for i in range(len(words) - size + 1)):
+        return True
+    return any(joined_score(" ".join(words[i:i + width]), said) >= threshold
+               for width in (size - 1, size + 1) if width >= 1
+               for i in range(len(words) - width + 1))
 
 
 def _fill(template: list[str], numbers: list[str]) -> str | None:
@@ -304,6 +326,10 @@ def _align_wildcard(template: list[str], query: list[str]) -> tuple[list[str], f
                 c = here + _word_cost(template[i], query[j])
                 if c < cost[i + 1][j + 1]:
                     cost[i + 1][j + 1], back[i + 1][j + 1] = c, (i, j)
+            if i < n and j + 1 < m:  # one word heard as two ("broad as" for "broadcast")
+                c = here + _word_cost(template[i], query[j] + query[j + 1]) + 0.1
+                if c < cost[i + 1][j + 2]:
+                    cost[i + 1][j + 2], back[i + 1][j + 2] = c, (i, j)
             if i < n and here + 1 < cost[i + 1][j]:
                 cost[i + 1][j], back[i + 1][j] = here + 1, (i, j)
             if j < m and here + 1 < cost[i][j + 1]:
