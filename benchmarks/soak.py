@@ -443,10 +443,18 @@ async def soak(seconds: float, folder: Path) -> dict[str, Any]:
     hub.stop(kill=True)
     t_kill = time.monotonic()
     hub_rss.restart()
-    await loop.run_in_executor(None, hub.start)
+    restart_errors = []
+    for _ in range(3):  # a hub that cannot start again is a finding, not a crash of the soak
+        try:
+            await loop.run_in_executor(None, hub.start)
+            break
+        except RuntimeError as err:
+            restart_errors.append(str(err))
+            await asyncio.sleep(10.0)
     hub_down.clear()
     faults.append({"t": round(t_kill - began, 1), "killed": "hub", "mid_command": mid,
-                   "restart_s": round(time.monotonic() - t_kill, 1)})
+                   "restart_s": round(time.monotonic() - t_kill, 1),
+                   "restart_errors": restart_errors})
 
     await asyncio.gather(*tasks)
     # Let the last commands finish and every outbox drain.
