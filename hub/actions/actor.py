@@ -136,6 +136,8 @@ def failure_reply(answer: IntentAnswer, result: UnderstandingResult,
     if not engine.grammar.language.lower().startswith("en"):
         return engine.grammar.error_responses.get("handle_error") or answer.speech or "Error"
     home: Home = engine.home
+    if answer.status is ActionStatus.UNREACHABLE and answer.uncertain:
+        return "Sorry, Home Assistant didn't answer in time, so I can't tell whether it worked."
     if answer.status is ActionStatus.UNREACHABLE:
         return "Sorry, I couldn't reach Home Assistant, so nothing was changed."
     ids = answer.failed or result.targets

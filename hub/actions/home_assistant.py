@@ -35,6 +35,8 @@ class IntentAnswer:
     success: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     error: str | None = None
+    #: The request may have reached Home Assistant (it timed out), so it may still happen.
+    uncertain: bool = False
 
 
 class HomeAssistantIntents:
@@ -56,7 +58,7 @@ class HomeAssistantIntents:
         try:
             response = await self._client.post(self.url, json={"name": name, "data": slots})
         except httpx.TimeoutException:
-            return IntentAnswer(ActionStatus.UNREACHABLE,
+            return IntentAnswer(ActionStatus.UNREACHABLE, uncertain=True,
                                 error=f"Home Assistant did not answer within {self.timeout_s:g} s")
         except httpx.HTTPError as err:
             return IntentAnswer(ActionStatus.UNREACHABLE,
