@@ -18,6 +18,7 @@ from wyoming.pipeline import PipelineStage, RunPipeline
 
 from hub.endpoint import AUDIO_BOUNDS
 from hub.pipeline_config import PipelineConfig
+from voxhub import language
 
 #: Endpointing settings a satellite may choose for its own runs, within the hub's allowed ranges.
 _OVERRIDABLE = ("silence_s", "min_speech_s", "max_speech_s", "no_speech_s", "vad_threshold",
@@ -83,7 +84,8 @@ class RunRequest:
             area=str(area) if area else None,
             snd_format=AudioFormat.from_data(data.get("snd_format"), AudioFormat()),
             config=_endpointing(config, data.get("endpointing")),
-            language=data.get("language") or None,
+            # The recognizer and the intents take the bare language: en-US, en_us → en.
+            language=language.base(str(data["language"])) if data.get("language") else None,
             announce_text=run.announce_text,
             voice=(data.get("voice") or {}).get("name") if isinstance(data.get("voice"), dict)
             else data.get("voice"),
