@@ -106,7 +106,8 @@ class Understander:
             if decision is not None and transcription.reply:
                 decision.reply = transcription.reply
         if decision is None:
-            decision = engine.decide(transcription.hypotheses or [transcription.text], area)
+            decision = engine.decide(transcription.hypotheses or [transcription.text], area,
+                                     asr_confidence=transcription.confidence or None)
         if decision.match is None and transcription.text and getattr(
                 self.recognizer, "supports_answers", False):
             answer = self.recognizer.answer(request)  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ def test_areas_are_found_by_id_name_or_alias(example_home: Home) -> None:
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"rooms": []}, "rooms: unknown key; allowed: areas, entities, floors"),
+    ({"rooms": []}, "rooms: unknown key; allowed: areas, devices, entities, floors"),
     ({"areas": [{"id": "kitchen"}]}, "areas[0].name: required"),
     ({"areas": [{"id": "kitchen", "name": "Kitchen", "floor": "attic"}]},
      "areas[0].floor: unknown floor 'attic'"),

@@ -290,7 +290,10 @@ class IntentEngine:
         scored = []
         for key, (similarity, i, cand, res) in best.items():
             # Agreement counts the hypotheses that lead nowhere as votes against.
-            values = rejection.features(canonical(considered[i]), canonical(cand.text),
+            # What was heard with the home's names repaired ("first four" → first floor,
+            # "playcorner" → play corner): those repairs are already vetted word by word.
+            heard = state.fuzzy.repair_names(canonical(considered[i]))
+            values = rejection.features(heard, canonical(cand.text),
                                         similarity, support[key] / len(considered),
                                         asr_confidence)
             probability = rejection.probability(values) * checks.number_agreement(cand.match)

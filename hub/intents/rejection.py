@@ -45,8 +45,8 @@ DEFAULT_ASR = 0.8
 #: and their exact texts; cut-off at 1 % of its out-of-domain utterances). Agreement got no
 #: weight and the recognizer's confidence was left out: on that set neither separated commands
 #: from out-of-domain speech once similarity and the explained/invented shares were known.
-WEIGHTS = {"bias": -4.15, "similarity": 2.611, "agreement": 0.0, "explained": 2.721,
-           "invented": -2.731}
+WEIGHTS = {"bias": -4.348, "similarity": 3.263, "agreement": 0.0, "explained": 2.326,
+           "invented": -2.466}
 
 
 def content_words(text: str) -> list[str]:
