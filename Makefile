@@ -9,15 +9,15 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMPS := .stamps
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: espeak-ng (test voices), mosquitto (real broker in tests), alsa-utils (arecord/aplay),
-# sox (audio checks).
-DEB_PACKAGES := espeak-ng mosquitto alsa-utils sox
+# sox (audio checks), ffmpeg (Home Assistant's TTS format conversion in the tests).
+DEB_PACKAGES := espeak-ng mosquitto alsa-utils sox ffmpeg
 
-.PHONY: demo test bench lint prepare clean install system
+.PHONY: demo test bench lint prepare clean install system ha-core
 
 demo: install prepare
 	$(VENV)/bin/voxhub demo
 
-test: install system prepare
+test: install system prepare ha-core
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
@@ -62,6 +62,13 @@ $(STAMPS)/system:
 
 prepare: install
 	$(VENV)/bin/voxhub prepare
+
+# Real Home Assistant Core for the end-to-end tests, in a venv of its own (docs/pins.md).
+ha-core: $(STAMPS)/ha-core
+
+$(STAMPS)/ha-core: scripts/install-home-assistant.sh
+	scripts/install-home-assistant.sh .ha-venv
+	@mkdir -p $(STAMPS) && touch $@
 
 clean:
 	rm -rf $(STAMPS) $(VENV)
