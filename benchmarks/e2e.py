@@ -10,8 +10,15 @@ Named reference, measured in the same run: the same recordings through the same 
 answering disabled and a 1.0 s silence timeout, as in Home Assistant's default endpointing for
 wyoming satellites. `latency_ratio_to_reference` < 1 means ours answers sooner.
 
+With `--home-assistant` (the default when `make ha-core` installed it), a second part measures what
+Home Assistant acting costs: real Home Assistant Core (tests/plugins/ha_core.py) holds the house,
+and two hubs read it, one carrying intents out through Home Assistant's intent API
+(`intents.act: home_assistant`), the other publishing them only (`intents.act: mqtt`, the same
+house, the same replies); the same recordings take turns on both. `home_assistant.added_s_median`
+is the difference of the medians; every command must also have changed Home Assistant's state.
+
 Prints one JSON object. Targets on a 2-core machine: median ≤ 1.2 s with one satellite; with 8 at
-once, no errors and p95 ≤ 3 s.
+once, no errors and p95 ≤ 3 s; Home Assistant acting adds ≤ 0.15 s median.
 """
 
 from __future__ import annotations
@@ -49,6 +56,13 @@ COMMANDS = [
 ]
 REFERENCE = {"name": "no early answer, 1.0 s silence (Home Assistant's default endpointing)",
              "endpointing": {"early_answer": False, "silence_s": 1.0}}
+#: Commands for the house of tests/plugins/ha_core.py; each one changes a light's state.
+HA_COMMANDS = [
+    ("Turn on the kitchen lights.", "HassTurnOn"),
+    ("Turn off the kitchen lights.", "HassTurnOff"),
+    ("Turn on the hallway light.", "HassTurnOn"),
+    ("Turn off the hallway light.", "HassTurnOff"),
+]
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -107,6 +121,13 @@ async def run_satellites(uri: str, recordings: list[tuple[Path, list[tuple[float
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="voxhub-e2e-"))
     work.mkdir(parents=True, exist_ok=True)
+    result = {} if args.skip_satellite_part else await satellite_part(args, work)
+    if args.home_assistant:
+        result["home_assistant"] = await home_assistant_part(args, work)
+    return {"benchmark": "e2e", **result}
+
+
+async def satellite_part(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     hub = HubProcess(work / "hub.log", mqtt_port=free_port())
     started = time.monotonic()
     hub.start()
@@ -169,6 +190,66 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def home_assistant_part(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Wake → first reply audio with Home Assistant carrying the command out, and without."""
+    from tests.plugins.ha_core import HomeAssistantCore
+
+    ha = HomeAssistantCore(work / "home-assistant")
+    ha.start()
+    token = work / "ha-token"
+    token.write_text(ha.token)
+    token.chmod(0o600)
+    common = ["--home-assistant-url", ha.url, "--set", f"home_assistant.token_file={token}",
+              "--set", "server.programs=[tts,asr,intent,handle,pipeline]"]
+    acting = HubProcess(work / "hub-ha.log", mqtt_port=free_port(), extra_args=common)
+    publishing = HubProcess(work / "hub-mqtt.log", mqtt_port=free_port(),
+                            extra_args=[*common, "--set", "intents.act=mqtt"])
+    runs: dict[str, list[Run]] = {"acting": [], "publishing": []}
+    changed = 0
+    try:
+        acting.start()
+        publishing.start()
+        recording = await build_recording(acting.uri, work / "ha.wav", HA_COMMANDS,
+                                          voice=args.command_voice)
+        await run_satellites(acting.uri, [recording])  # warm both: replies cached, loads done
+        await run_satellites(publishing.uri, [recording])
+        for _ in range(args.ha_rounds):
+            for name, hub in (("acting", acting), ("publishing", publishing)):
+                done, _ = await run_satellites(hub.uri, [recording])
+                runs[name] += done
+            # The recording ends with both lights off, after switching each on: Home
+            # Assistant's own states say it acted.
+            changed += sum(1 for r in runs["acting"][-len(recording[1]):]
+                           if (r.result.get("action") or {}).get("carried_out"))
+            states = {e: ha.state(e) for e in ("light.kitchen_lights", "light.hallway_light")}
+            if set(states.values()) != {"off"}:
+                raise RuntimeError(f"Home Assistant's lights after a round: {states}")
+    finally:
+        acting.stop()
+        publishing.stop()
+        ha.stop()
+    count = len(recording[1]) * args.ha_rounds
+    with_ha = summarize(runs["acting"], count)
+    without = summarize(runs["publishing"], count)
+    added = (with_ha["latency_s_median"] - without["latency_s_median"]
+             if with_ha["latency_s_median"] and without["latency_s_median"] else None)
+    act_ms = [r.hub_timings["act"] for r in runs["acting"] if "act" in r.hub_timings]
+    return {
+        "home_assistant_version": "2025.4.4",
+        "commands": count,
+        "carried_out_by_home_assistant": changed,
+        "latency_s_median": with_ha["latency_s_median"],
+        "latency_s_p95": with_ha["latency_s_p95"],
+        "errors": with_ha["errors"],
+        "intents_correct": with_ha["intents_correct"],
+        "hub_act_ms_median": rounded(statistics.median(act_ms)) if act_ms else None,
+        "reference": {"name": "the same house and recordings, intents.act: mqtt (nothing waits "
+                              "for Home Assistant)", **without},
+        "added_s_median": rounded(added),
+        "target_added_s_median": 0.15,
+    }
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=len(COMMANDS),
@@ -180,6 +261,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--command-voice", default="am_michael",
                         help="Kokoro voice speaking the commands (not the reply voice)")
     parser.add_argument("--work-dir", help="keep recordings and the hub log here")
+    parser.add_argument("--home-assistant", action=argparse.BooleanOptionalAction,
+                        default=(ROOT / ".ha-venv" / "bin" / "hass").exists(),
+                        help="also measure Home Assistant acting (needs `make ha-core`)")
+    parser.add_argument("--ha-rounds", type=int, default=3,
+                        help="rounds of the Home Assistant commands on each hub")
+    parser.add_argument("--skip-satellite-part", action="store_true",
+                        help="only the Home Assistant part")
     return parser.parse_args()
 
 
