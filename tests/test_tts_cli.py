@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import wave
@@ -66,3 +67,22 @@ def test_voices_lists_the_installed_voices(data_dir: Path) -> None:
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
     assert len(names) == 8 and "bf_emma" in names and "af_heart" not in names
+
+
+def test_voices_says_which_voices_cannot_speak_here_and_why(data_dir: Path) -> None:
+    from hub import data
+    from hub.tts.g2p import unavailable_reason
+    from hub.tts.voices import VoiceLibrary
+
+    library = VoiceLibrary([data.voices_dir(data_dir)])
+    hidden = [v for v in library.infos() if unavailable_reason(v.g2p_language)]
+    result = voxhub("voices", "--language", "ja")
+    assert result.returncode == 0, result.stderr
+    if not hidden:
+        pytest.fail("this test expects the Japanese G2P (misaki[ja]) not to be installed")
+    assert "cannot speak on this install" in result.stdout
+    for voice in (v for v in hidden if v.language == "ja_JP"):
+        line = next(x for x in result.stdout.splitlines() if x.startswith(voice.name))
+        assert "misaki[ja]" in line
+    listed = json.loads(voxhub("voices", "--json").stdout)
+    assert {v["name"] for v in listed if not v["available"]} == {v.name for v in hidden}

@@ -46,16 +46,80 @@ async def _read_audio(client: AsyncClient, until: str = "audio-stop",
             return events, bytes(pcm)
 
 
-async def test_describe_lists_every_voice_and_streaming_support(tts_hub) -> None:
-    async with AsyncClient.from_uri(tts_hub.uri) as client:
+async def _describe(uri: str) -> Info:
+    async with AsyncClient.from_uri(uri) as client:
         await client.write_event(Describe().event())
-        info = Info.from_event(await client.read_event())
-    (tts,) = info.tts
-    assert tts.supports_synthesize_streaming
-    english = [v for v in tts.voices if v.languages[0] in ("en_US", "en_GB")]
-    assert len(english) == 28
-    heart = next(v for v in tts.voices if v.name == "af_heart")
+        return Info.from_event(await client.read_event())
+
+
+async def test_describe_lists_the_default_voices_language_with_its_voices_first(
+        tts_hub, synthesizer) -> None:
+    (tts,) = (await _describe(tts_hub.uri)).tts
+    assert tts.supports_synthesize_streaming and tts.name == "voxhub Kokoro"
+    assert tts.voices[0].name == synthesizer.config.voice == "af_heart"
+    american = [v.name for v in synthesizer.voices.infos() if v.language == "en_US"]
+    assert [v.name for v in tts.voices] == ["af_heart"] + [n for n in american if n != "af_heart"]
+    # Home Assistant gathers the languages in a set and takes any one as its default: every
+    # one advertised is a spelling of the default voice's language, so its default is ours.
+    languages = {tag for v in tts.voices for tag in v.languages}
+    assert languages == {"en_US", "en-US", "en-us", "en"}
+    heart = tts.voices[0]
     assert heart.description and heart.attribution.name.startswith("hexgrad")
+
+
+async def test_voices_whose_g2p_cannot_be_imported_are_never_offered(
+        tts_hub, synthesizer, monkeypatch) -> None:
+    monkeypatch.setattr(synthesizer.config, "offered_languages", ["en", "fr", "ja", "zh"])
+    (tts,) = (await _describe(tts_hub.uri)).tts
+    offered = {v.name for v in tts.voices}
+    hidden = {v.name for v, _ in synthesizer.hidden_voices()}
+    assert any(v.name.startswith("bf_") for v in tts.voices)  # 'en' offers British English
+    assert any(v.name.startswith("ff_") for v in tts.voices)
+    assert not offered & hidden
+    for voice, reason in synthesizer.hidden_voices():
+        assert voice.name[0] in "jz" and "cannot be imported" in reason
+        with pytest.raises(ImportError):  # hidden because its G2P really is missing
+            __import__(f"misaki.{voice.g2p_language}")
+
+
+@pytest.mark.parametrize("language", ["en", "en-US", "en_US", "en-us", "EN_us"])
+async def test_every_spelling_of_the_default_language_speaks_with_the_default_voice(
+        tts_hub, language) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(text="The door is locked.",
+                                            voice=SynthesizeVoice(name="af_heart")).event())
+        _, by_name = await _read_audio(client)
+        await client.write_event(Synthesize(text="The door is locked.",
+                                            voice=SynthesizeVoice(language=language)).event())
+        _, by_language = await _read_audio(client)
+    assert rms(by_language) > 0.01 and by_language == by_name
+
+
+@pytest.mark.parametrize(("language", "prefix"), [("en-GB", "b"), ("en_gb", "b"), ("fr", "f"),
+                                                  ("pt-BR", "p")])
+async def test_another_language_is_spoken_by_one_of_its_voices(tts_hub, synthesizer, language,
+                                                               prefix) -> None:
+    text = "Bonjour, hello."
+    candidates = {v.name: synthesizer.synthesize(text, voice=v.name)
+                  for v in synthesizer.voice_infos() if v.name.startswith(prefix)}
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(text=text,
+                                            voice=SynthesizeVoice(language=language)).event())
+        _, pcm = await _read_audio(client)
+    assert pcm in candidates.values()
+
+
+@pytest.mark.parametrize(("language", "code"), [("ja", "language-unavailable"),
+                                                ("xx-YY", "language-unavailable"),
+                                                ("not a language", "bad-request")])
+async def test_a_language_no_voice_here_speaks_fails_at_once_and_ends_the_connection(
+        tts_hub, language, code) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(text="Hi", voice=SynthesizeVoice(
+            language=language)).event())
+        error = Error.from_event(await asyncio.wait_for(client.read_event(), 10))
+        assert error.code == code
+        assert await asyncio.wait_for(client.read_event(), 10) is None
 
 
 async def test_synthesize_answers_with_one_24khz_audio_stream(tts_hub, whisper_tiny) -> None:
@@ -124,15 +188,67 @@ async def test_a_client_that_disconnects_mid_stream_cancels_its_work(tts_hub) ->
         assert rms((await _read_audio(other))[1]) > 0.01
 
 
-async def test_unknown_voice_gets_an_error_naming_close_voices_and_the_connection_stays(
+async def ha_tts_audio(uri: str, voice: str | None, text: str = "Hi") -> bytes | None:
+    """What Home Assistant's Wyoming TTS (2025.4) does: read until audio-stop, ignoring every
+    other event; None when the connection ends first (it then reports "No TTS")."""
+    async with AsyncClient.from_uri(uri) as client:
+        await client.write_event(Synthesize(text=text, voice=SynthesizeVoice(name=voice)
+                                            if voice else None).event())
+        pcm = bytearray()
+        while True:
+            event = await client.read_event()
+            if event is None:
+                return None
+            if AudioStop.is_type(event.type):
+                return bytes(pcm)
+            if AudioChunk.is_type(event.type):
+                pcm += AudioChunk.from_event(event).audio
+
+
+async def test_unknown_voice_gets_an_error_naming_close_voices_then_the_connection_ends(
         tts_hub) -> None:
     async with AsyncClient.from_uri(tts_hub.uri) as client:
         bad_voice = SynthesizeVoice(name="af_hart")
         await client.write_event(Synthesize(text="Hi", voice=bad_voice).event())
-        error = Error.from_event(await client.read_event())
+        error = Error.from_event(await asyncio.wait_for(client.read_event(), 10))
         assert "af_heart" in error.text and error.code == "unknown-voice"
+        assert await asyncio.wait_for(client.read_event(), 10) is None
+    async with AsyncClient.from_uri(tts_hub.uri) as client:  # the hub goes on serving
         await client.write_event(Synthesize(text="Hi there.").event())
         assert rms((await _read_audio(client))[1]) > 0.01
+
+
+async def test_home_assistant_asking_for_an_unknown_voice_stops_waiting_at_once(
+        tts_hub) -> None:
+    started = time.monotonic()
+    assert await asyncio.wait_for(ha_tts_audio(tts_hub.uri, "no_such_voice"), 10) is None
+    assert time.monotonic() - started < 5
+    pcm = await asyncio.wait_for(ha_tts_audio(tts_hub.uri, "am_michael"), 60)
+    assert pcm is not None and rms(pcm) > 0.01  # a voice other than the default
+
+
+async def test_a_failure_during_synthesis_ends_the_audio_stream_with_an_error(
+        tts_hub, synthesizer, monkeypatch) -> None:
+    def broken(segment, request):
+        raise RuntimeError("the model went away")
+
+    monkeypatch.setattr(synthesizer, "_render", broken)
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(text="A sentence never spoken before.").event())
+        events, _ = await _read_audio(client, until="audio-stop", timeout=10)
+        if events[-1].type == "error":
+            more, _ = await _read_audio(client, until="audio-stop", timeout=10)
+            events += more
+        assert [e.type for e in events] == ["audio-start", "error", "audio-stop"]
+        assert Error.from_event(events[1]).code == "internal"
+
+        await client.write_event(SynthesizeStart().event())
+        await client.write_event(SynthesizeChunk(text="Another one never spoken. ").event())
+        await client.write_event(SynthesizeStop().event())
+        types = []
+        while not types or types[-1] != "synthesize-stopped":
+            types.append((await asyncio.wait_for(client.read_event(), 10)).type)
+    assert types == ["audio-start", "error", "audio-stop", "synthesize-stopped"]
 
 
 async def test_empty_text_gives_an_empty_audio_stream(tts_hub) -> None:

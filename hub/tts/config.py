@@ -32,6 +32,11 @@ class TtsConfig:
     voice: str = setting("af_heart", "Default voice, or a weighted blend such as "
                          "'af_heart:0.7,af_bella:0.3'.")
     speed: float = setting(1.0, "Default speaking rate.", minimum=0.5, maximum=2.0)
+    offered_languages: list[str] = setting(
+        factory=list, doc="Languages whose voices the hub advertises (en_US, en, fr…; 'en' "
+        "offers every English voice). Empty: the default voice's language only, because Home "
+        "Assistant takes any one advertised language as its TTS default. Every voice that can "
+        "speak here can still be asked for by name.")
     voices_dir: Path | None = setting(None, "Extra folder of voice .bin/.npy files "
                                       "(default: the data directory's voices).")
     lexicon: Path | None = setting(None, "YAML file of word → phonemes for household names.")

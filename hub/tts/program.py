@@ -4,6 +4,19 @@ With streaming input (Home Assistant streams an LLM's reply as it is written), a
 sentence starts as soon as the sentence is complete, inside one audio stream, and the stream ends
 with `synthesize-stopped`. The compatibility `synthesize` that clients send inside a stream is
 ignored, as Home Assistant expects.
+
+What can fail ends the way each client stops waiting. Home Assistant's Wyoming TTS reads until
+`audio-stop` or the end of the connection and ignores `error`: a plain `synthesize` that cannot
+be spoken at all (an unknown voice, a language no voice speaks) gets its `error`, then the
+connection is closed, so Home Assistant reports "No TTS" at once instead of waiting forever (an
+`audio-stop` would hand it an empty recording as if all went well). A failure once audio has
+started sends the `error` and closes the audio stream with `audio-stop`; a streamed request
+always gets one whole audio stream and `synthesize-stopped`.
+
+Only voices that can speak on this install are advertised, each under every spelling of its
+language (`en_US`, `en-US`, `en-us`, `en`): Home Assistant compares language strings exactly.
+`tts.offered_languages` chooses whose voices are listed; by default only the default voice's
+language, because Home Assistant takes any one of the advertised languages as its default.
 """
 
 from __future__ import annotations
@@ -11,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import partial
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
@@ -25,7 +39,8 @@ from wyoming.tts import (
 
 from hub.endpoint import ATTRIBUTION, Connection, Program, program_version
 from hub.tts.engine import Synthesizer
-from hub.tts.voices import ATTRIBUTION_NAME, ATTRIBUTION_URL
+from hub.tts.voices import ATTRIBUTION_NAME, ATTRIBUTION_URL, VoiceInfo
+from voxhub import language as lang
 
 _LOGGER = logging.getLogger(__name__)
 _STATE = "tts"
@@ -34,11 +49,19 @@ WIDTH = 2
 CHANNELS = 1
 #: Streamed text without a sentence end is spoken once it is this long.
 LONGEST_SENTENCE = 1000
+#: The name Home Assistant gives the TTS entity.
+PROGRAM_NAME = "voxhub Kokoro"
+
+
+class NoVoiceForLanguage(ValueError):
+    """`synthesize` asked for a language that none of the voices that can speak here speaks."""
 
 
 @dataclass
 class _Stream:
     voice: str | None
+    #: Why the stream's voice cannot be used (said once its audio stream has opened).
+    voice_error: ValueError | None = None
     buffer: str = ""
     #: Set by the ordered work once its audio-start is sent, so that a piece that fails (an
     #: unknown voice) still leaves one well-formed audio stream.
@@ -52,16 +75,30 @@ class TtsServerProgram(Program):
     def __init__(self, synthesizer: Synthesizer, chunk_samples: int = 2400) -> None:
         self.synth = synthesizer
         self.chunk_bytes = chunk_samples * WIDTH * CHANNELS
+        for tag in synthesizer.config.offered_languages:
+            try:
+                lang.normalize(tag)
+            except ValueError as err:
+                raise ValueError(f"tts.offered_languages: {err}") from None
 
     def describe(self, info: Info) -> None:
         voice_attr = Attribution(name=ATTRIBUTION_NAME, url=ATTRIBUTION_URL)
         voices = [TtsVoice(name=v.name, description=v.description, attribution=voice_attr,
-                           installed=True, version="1.0", languages=[v.language])
-                  for v in self.synth.voice_infos()]
+                           installed=True, version="1.0", languages=lang.advertised([v.language]))
+                  for v in self.offered_voices()]
         info.tts.append(TtsProgram(
-            name="voxhub-kokoro", description="Kokoro-82M text to speech (voxhub)",
+            name=PROGRAM_NAME, description="Kokoro-82M text to speech (voxhub)",
             attribution=ATTRIBUTION, installed=True, version=program_version(), voices=voices,
             supports_synthesize_streaming=True))
+
+    def offered_voices(self) -> list[VoiceInfo]:
+        """The voices that can speak here, of the languages in `tts.offered_languages` (empty:
+        the default voice's), the default voice first."""
+        voices = self.synth.voice_infos()
+        wanted = list(self.synth.config.offered_languages)
+        if not wanted:
+            wanted = [self.synth.default_voice_info().language]
+        return [v for v in voices if any(lang.matches(w, v.language) for w in wanted)]
 
     async def handle(self, event: Event, conn: Connection) -> None:
         stream: _Stream | None = conn.state.get(_STATE)
@@ -69,12 +106,20 @@ class TtsServerProgram(Program):
             if stream is not None:
                 return  # compatibility event inside a stream: the chunks carry the text
             request = Synthesize.from_event(event)
-            voice = self._voice_of(request.voice)
             ssml = str(request.text_format or "").lower().endswith("ssml")
+            try:
+                voice = self._voice_of(request.voice)
+            except ValueError as err:
+                conn.run_ordered(partial(self._refuse, conn, err))
+                return
             conn.run_ordered(lambda: self._speak(conn, request.text, voice, ssml))
         elif SynthesizeStart.is_type(event.type):
             start = SynthesizeStart.from_event(event)
-            voice = self._voice_of(start.voice)
+            voice, voice_error = None, None
+            try:
+                voice = self._voice_of(start.voice)
+            except ValueError as err:
+                voice_error = err
             if stream is not None:
                 # The client lost track of its stream: end it whole (its text spoken, its audio
                 # stream closed) so that the two streams' audio cannot interleave, then say so.
@@ -82,7 +127,7 @@ class TtsServerProgram(Program):
                 conn.run_ordered(lambda: conn.send_error(
                     "synthesize-start while a stream was open: that stream was ended first",
                     "bad-event"))
-            conn.state[_STATE] = _Stream(voice=voice)
+            conn.state[_STATE] = _Stream(voice=voice, voice_error=voice_error)
         elif SynthesizeChunk.is_type(event.type):
             if stream is None:
                 raise ValueError("synthesize-chunk without synthesize-start")
@@ -116,17 +161,31 @@ class TtsServerProgram(Program):
         conn.run_ordered(lambda: self._speak(conn, text, stream.voice, False, stream, last))
 
     def _voice_of(self, voice) -> str | None:  # wyoming SynthesizeVoice | None
+        """The voice to speak with: a name as given (checked when spoken), or for a language in
+        any spelling (en, en-US, en_us) the default voice when it speaks it, else the first
+        voice of that region, else of that language."""
         if voice is None:
             return None
         if voice.name:
             return voice.name
-        if voice.language:
-            wanted = voice.language.replace("-", "_").lower()
-            for info in self.synth.voice_infos():
-                if info.language.lower() == wanted or info.language.lower().startswith(wanted):
-                    return info.name
-            raise ValueError(f"no voice for language '{voice.language}'")
-        return None
+        if not voice.language:
+            return None
+        wanted = lang.normalize(voice.language)
+        if lang.matches(wanted, self.synth.default_voice_info().language):
+            return None
+        infos = self.synth.voice_infos()
+        chosen = lang.best(wanted, [v.language for v in infos])
+        if chosen is None:
+            spoken = sorted({v.language for v in infos})
+            raise NoVoiceForLanguage(f"no voice for language '{voice.language}'; the voices "
+                                     f"here speak {', '.join(spoken)}")
+        return next(v.name for v in infos if v.language == chosen)
+
+    async def _refuse(self, conn: Connection, err: ValueError) -> None:
+        """A `synthesize` that cannot be spoken at all: the error, then the connection closed,
+        the one ending Home Assistant takes as a failure (it ignores `error`)."""
+        await conn.send_error(str(err), _error_code(err))
+        _hang_up(conn)
 
     async def _speak(self, conn: Connection, text: str, voice: str | None, ssml: bool,
                      stream: _Stream | None = None, last: bool = True) -> None:
@@ -137,11 +196,15 @@ class TtsServerProgram(Program):
         even when a piece fails, so the client always sees audio-start … audio-stop."""
         rate = self.synth.sample_rate
         try:
+            if stream is not None and stream.voice_error is not None:
+                raise stream.voice_error
             request = self.synth.request(text, voice, None, ssml)
         except ValueError as err:
-            await conn.send_error(str(err), _error_code(err))
             if stream is None:
+                await self._refuse(conn, err)
                 return
+            if stream.voice_error is None or not stream.audio_open:  # said once per stream
+                await conn.send_error(str(err), _error_code(err))
             request = None
         if stream is None or not stream.audio_open:
             await conn.send(AudioStart(rate=rate, width=WIDTH, channels=CHANNELS).event())
@@ -153,13 +216,30 @@ class TtsServerProgram(Program):
                     for i in range(0, len(pcm), self.chunk_bytes):
                         await conn.send(AudioChunk(rate=rate, width=WIDTH, channels=CHANNELS,
                                                    audio=pcm[i:i + self.chunk_bytes]).event())
-        except ValueError as err:
-            await conn.send_error(str(err), _error_code(err))
+        except Exception as err:  # whatever broke, the client's audio stream still ends
+            if not isinstance(err, ValueError):
+                _LOGGER.exception("%r: synthesis failed", conn)
+            await conn.send_error(str(err) if isinstance(err, ValueError)
+                                  else f"internal error: {err}", _error_code(err))
+            if stream is None:
+                await conn.send(AudioStop().event())
+                return
         if last:
             await conn.send(AudioStop().event())
 
 
+def _hang_up(conn: Connection) -> None:
+    """Close the client's connection once what was sent has gone out."""
+    conn.closed = True
+    writer = getattr(conn, "_writer", None)
+    if writer is not None:
+        writer.close()
+
+
 def _error_code(err: Exception) -> str:
     name = type(err).__name__
+    if not isinstance(err, ValueError):
+        return "internal"
     return {"UnknownVoiceError": "unknown-voice", "TextTooLongError": "text-too-long",
-            "LanguageUnavailableError": "language-unavailable"}.get(name, "bad-request")
+            "LanguageUnavailableError": "language-unavailable",
+            "NoVoiceForLanguage": "language-unavailable"}.get(name, "bad-request")
