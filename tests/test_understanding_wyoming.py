@@ -43,7 +43,11 @@ def audio_events(audio: np.ndarray, rate: int = 16000, chunk: int = 3200) -> lis
 async def test_describe_advertises_asr_intent_and_handle(understanding_hub: Any) -> None:
     event = await exchange(understanding_hub.uri, [Describe().event()], "info")
     info = Info.from_event(event)
-    assert info.asr[0].models[0].languages == ["en"]
+    languages = info.asr[0].models[0].languages
+    # Whisper's own code first; then what Home Assistant's /api/stt passes on, which it
+    # compares with the advertised list verbatim (en-US would otherwise be refused with 415).
+    assert languages[0] == "en" and {"en-US", "en_US", "en-us", "en-GB"} <= set(languages)
+    assert {tag.split("-")[0].split("_")[0] for tag in languages} == {"en"}
     assert info.asr[0].supports_transcript_streaming is False
     assert info.intent[0].models[0].languages == ["en"]
     assert info.handle[0].models[0].languages == ["en"]
@@ -57,6 +61,25 @@ async def test_transcribe_then_audio_gives_a_transcript(understanding_hub: Any,
     transcript = Transcript.from_event(event)
     assert "kitchen lights" in transcript.text.lower()
     assert transcript.language == "en"
+
+
+@pytest.mark.parametrize("language", ["en-US", "en_US", "en-us"])
+async def test_transcribe_takes_the_language_as_home_assistant_writes_it(
+        understanding_hub: Any, spoken: Any, language: str) -> None:
+    events = [Transcribe(language=language).event(),
+              *audio_events(spoken("turn on the kitchen lights"))]
+    transcript = Transcript.from_event(await exchange(understanding_hub.uri, events,
+                                                      "transcript"))
+    assert "kitchen lights" in transcript.text.lower()
+    assert transcript.language == "en"
+
+
+async def test_the_speech_to_text_program_reads_well_as_a_home_assistant_title(
+        understanding_hub: Any) -> None:
+    info = Info.from_event(await exchange(understanding_hub.uri, [Describe().event()], "info"))
+    # Home Assistant titles the integration after the first speech-to-text program.
+    assert info.asr[0].name == "voxhub"
+    assert "Whisper" in info.asr[0].description
 
 
 async def test_transcribe_accepts_8khz_stereo(understanding_hub: Any, spoken: Any) -> None:

@@ -26,10 +26,14 @@ from wyoming.info import AsrProgram as AsrProgramInfo
 from hub.asr.base import SAMPLE_RATE
 from hub.endpoint import ATTRIBUTION, Connection, Endpoint, Program, program_version
 from hub.understanding import Understander
+from voxhub import language as lang
 from voxhub.audio import PcmReassembler
 
 _LOGGER = logging.getLogger(__name__)
 _STATE = "asr"
+#: The name Home Assistant gives the STT entity, and the title of the integration it creates
+#: for the hub (it titles an endpoint after its first speech-to-text program).
+PROGRAM_NAME = "voxhub"
 
 
 @dataclass
@@ -72,18 +76,30 @@ class AsrProgram(Program):
         model = self.understander.config.asr.model
         streaming = bool(recognizer and recognizer.supports_streaming)
         info.asr.append(AsrProgramInfo(
-            name=f"voxhub-{name}", description=f"voxhub speech recognition ({name})",
+            name=PROGRAM_NAME, description=f"voxhub speech recognition ({name.title()} {model})",
             attribution=ATTRIBUTION, installed=True, version=program_version(),
-            models=[AsrModel(name=model, description=f"{name} {model}", attribution=ATTRIBUTION,
-                             installed=True, version=None,
-                             languages=list(self.understander.languages))],
+            models=[AsrModel(name=model, description=f"{name.title()} {model}",
+                             attribution=ATTRIBUTION, installed=True, version=None,
+                             languages=self.languages())],
             supports_transcript_streaming=streaming))
+
+    def languages(self) -> list[str]:
+        """The recognizer's languages, the configured one first, each with the regions Home
+        Assistant passes on (`en-US`): its `/api/stt` refuses a language not listed verbatim."""
+        codes = list(self.understander.languages)
+        configured = self.understander.config.asr.language
+        if configured and lang.base(configured) in codes:
+            codes.remove(lang.base(configured))
+            codes.insert(0, lang.base(configured))
+        return lang.advertised(lang.with_common_regions(codes), with_bare=False)
 
     async def handle(self, event: Event, conn: Connection) -> None:
         if Transcribe.is_type(event.type):
             transcribe = Transcribe.from_event(event)
             limit = int(self.understander.config.asr.max_audio_s * SAMPLE_RATE)
-            conn.state[_STATE] = _Utterance(transcribe.language, limit)
+            # Whisper and the other recognizers take the bare language: en-US, en_us → en.
+            language = lang.base(transcribe.language) if transcribe.language else None
+            conn.state[_STATE] = _Utterance(language, limit)
             Endpoint.set_audio_owner(conn, self)
             return
         utterance: _Utterance | None = conn.state.get(_STATE)
