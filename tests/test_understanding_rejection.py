@@ -68,9 +68,15 @@ def test_every_light_off_needs_every_or_all_or_a_place_heard(text_understander: 
     assert not acts(vague) and vague.reason == "scope"
     in_room = decide(text_understander, ["turn off the lights"], "bedroom")
     assert {e.area for e in in_room.resolution.targets} == {"bedroom"}
+    # A floor that only sounds like the one heard: several lights, so asked about first.
     floor = decide(text_understander, ["turn off the lights on the first four"])
-    assert acts(floor) and {e.area for e in floor.resolution.targets} <= {
-        "bedroom", "kids_room", "bathroom", "office"}
+    assert floor.confirm and not acts(floor) and floor.reason == "several"
+    done = text_understander.engine.confirmed(floor)
+    assert {e.area for e in done.resolution.targets} == {"bedroom", "kids_room", "bathroom",
+                                                          "office"}
+    # A room the home lacks that sounds like one it has is never acted on directly.
+    dining = decide(text_understander, ["turn on the lamp in the dining room"], "hallway")
+    assert not acts(dining)
 
 
 @pytest.mark.parametrize(("said", "slip"), [

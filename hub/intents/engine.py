@@ -30,7 +30,12 @@ from hub.intents.grammar import Grammar
 from hub.intents.home import Home
 from hub.intents.recognize import IntentMatch, StrictMatcher
 from hub.intents.replies import Replies
-from hub.intents.safety import UNSAFE_CONFIDENCE, is_unsafe, widens_scope
+from hub.intents.safety import (
+    UNSAFE_CONFIDENCE,
+    is_unsafe,
+    places_heard_exactly,
+    widens_scope,
+)
 from hub.intents.sentences import canonical, load_or_build, sample_sentences
 from hub.intents.slots import SlotChecks, free_text_agreement, prefer_supported_numbers
 from hub.intents.targets import Resolution, resolve
@@ -91,6 +96,8 @@ class Assessment:
     features: dict[str, float] = field(default_factory=dict)
     #: Set when a hard rule refuses the match (scope, number, timer) or it is below threshold.
     rejected: str | None = None
+    #: The hypothesis the match came from, canonical.
+    heard: str = ""
 
 
 @dataclass
@@ -203,12 +210,16 @@ class IntentEngine:
             return Decision(None, found.resolution, confidence=found.confidence,
                             method="rejected", hypothesis=found.hypothesis,
                             matched_text=found.match.text, reason=found.rejected)
-        if is_unsafe(found.match, found.resolution) and found.confidence < UNSAFE_CONFIDENCE:
+        several = (found.method != "strict" and len(found.resolution.targets) > 1
+                   and not places_heard_exactly(found.match, found.heard))
+        if (is_unsafe(found.match, found.resolution) or several) \
+                and found.confidence < UNSAFE_CONFIDENCE:
             return Decision(None, found.resolution,
                             reply=f"Did you mean: {found.match.text}?",
                             confidence=found.confidence, method="confirm",
                             hypothesis=found.hypothesis, matched_text=found.match.text,
-                            confirm=True, pending=found.match, reason="unsafe")
+                            confirm=True, pending=found.match,
+                            reason="unsafe" if not several else "several")
         return self._finish(state, found.match, found.resolution, found.confidence,
                             found.method, found.hypothesis)
 
@@ -300,7 +311,8 @@ class IntentEngine:
             scored.append((probability, i, cand, res, values))
         confidence, i, cand, res, values = max(scored, key=lambda s: s[0])
         confidence = min(confidence, REPAIR_CONFIDENCE)
-        found = Assessment(cand.match, res, cand.method, i, confidence, values)
+        found = Assessment(cand.match, res, cand.method, i, confidence, values,
+                           heard=canonical(considered[i]))
         heard_words = set(canonical(considered[i]).split())
         if widens_scope(cand.match, res, heard_words):
             found.rejected = "scope"

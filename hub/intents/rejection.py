@@ -53,9 +53,15 @@ def content_words(text: str) -> list[str]:
     return [w for w in text.split() if w not in FILLERS]
 
 
+#: Prefixes that make a word its opposite ("unpause" / "pause", "unlock" / "lock").
+OPPOSITES = ("un", "dis", "de", "re")
+
+
 def _same(a: str, b: str, score: float = SAME_WORD) -> bool:
     if a == b:
         return True
+    if any(a == p + b or b == p + a for p in OPPOSITES):
+        return False  # the opposite action, not a slip
     if min(len(a), len(b)) <= 2:  # "of" / "off": a short word differs by a letter or none
         return abs(len(a) - len(b)) <= 1 and (a.startswith(b) or b.startswith(a))
     return fuzz.ratio(a, b) >= score

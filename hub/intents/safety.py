@@ -9,12 +9,14 @@ match:
   dropped, so that a whole domain or the whole house is targeted — is rejected unless a word of
   scope ("all", "every", "whole", ...), an area or a floor was actually heard;
 - unsafe actions (unlock, open a garage door or gate, disarm, every light off, cancel all
-  timers) need a higher confidence; below it the answer is a "Did you mean …?" question.
+  timers) need a higher confidence; below it the answer is a "Did you mean …?" question. So
+  does a repair acting on several entities of an area or floor that was not heard as named.
 """
 
 from __future__ import annotations
 
 from hub.intents.recognize import IntentMatch
+from hub.intents.sentences import canonical
 from hub.intents.targets import Resolution
 
 #: Words that say the speaker meant many things at once.
@@ -61,6 +63,21 @@ def widens_scope(match: IntentMatch, resolution: Resolution, heard_words: set[st
         return False  # a heard name that means several entities is the user's own grouping
     # An area or floor was heard (the fuzzy stage checks it) or is the satellite's own room.
     return not (match.slots.get("area") or match.slots.get("floor"))
+
+def places_heard_exactly(match: IntentMatch, heard: str) -> bool:
+    """Whether the area and floor of a repaired match were heard as they are named (spaces
+    aside): a repair that acts on several entities of a room only sounding like the one heard
+    ("dining room" → living room) is asked about, not carried out."""
+    joined = heard.replace(" ", "")
+    for slot in ("area", "floor"):
+        said = match.slot_texts.get(slot)
+        if not said or slot in match.context_slots:
+            continue
+        words = canonical(said)
+        if f" {words} " not in f" {heard} " and words.replace(" ", "") not in joined:
+            return False
+    return True
+
 
 #: An unsafe action is carried out only above this confidence (a strict parse of the best
 #: hypothesis is 1.0); below it the engine asks "Did you mean …?".

@@ -101,7 +101,11 @@ def resolve(match: IntentMatch, home: Home) -> Resolution:
     if area_id:
         in_area = [e for e in candidates if e.area == area_id]
         area_from_context = "area" in match.context_slots
-        if in_area or not (area_from_context and (name or match.intent in FALLBACK_TO_HOME)):
+        # The home's device only when it is the one: a satellite in a room without a media
+        # player does not play or pause on every player of the house.
+        fallback = area_from_context and (
+            name or (match.intent in FALLBACK_TO_HOME and len(candidates) == 1))
+        if in_area or not fallback:
             candidates = in_area
     if not candidates:
         return _no_targets(home, domains, device_classes, area_id, floor_id)
