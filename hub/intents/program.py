@@ -38,12 +38,19 @@ from hub.asr.base import ToolCall
 from hub.endpoint import ATTRIBUTION, Connection, Program, program_version
 from hub.intents.context import area_from_context
 from hub.understanding import Understander
+from voxhub.language import advertised, with_common_regions
 from voxhub.result import ActionStatus, IntentResult, UnderstandingResult
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Longest text accepted for one request; longer is refused, not truncated into a wrong command.
 MAX_TEXT_CHARS = 1000
+
+
+def _languages(language: str) -> list[str]:
+    """The intents' language as Home Assistant and automations spell it (en, en-US, en_US…):
+    Home Assistant compares these strings exactly when it picks a conversation agent."""
+    return advertised(with_common_regions([language]))
 
 
 def _context(result: UnderstandingResult, area: str | None) -> dict[str, Any]:
@@ -68,12 +75,12 @@ class IntentProgram(Program):
     def describe(self, info: Info) -> None:
         language = self.understander.config.intents.language
         info.intent.append(IntentProgramInfo(
-            name="voxhub-intents", description="Home Assistant intents with slip recovery "
+            name="voxhub conversation", description="Home Assistant intents with slip recovery "
             "(voxhub)", attribution=ATTRIBUTION, installed=True, version=program_version(),
             models=[IntentModel(name=f"home-assistant-intents-{language}",
                                 description="Home Assistant's sentence templates",
                                 attribution=ATTRIBUTION, installed=True, version=None,
-                                languages=[language])]))
+                                languages=_languages(language))]))
 
     async def handle(self, event: Event, conn: Connection) -> None:
         recognize = Recognize.from_event(event)
@@ -105,11 +112,11 @@ class HandleProgram(Program):
     def describe(self, info: Info) -> None:
         language = self.understander.config.intents.language
         info.handle.append(HandleProgramInfo(
-            name="voxhub-conversation", description="voxhub conversation agent for the home",
+            name="voxhub conversation", description="voxhub conversation agent for the home",
             attribution=ATTRIBUTION, installed=True, version=program_version(),
             models=[HandleModel(name=f"voxhub-{language}", description="Home commands",
                                 attribution=ATTRIBUTION, installed=True, version=None,
-                                languages=[language])],
+                                languages=_languages(language))],
             supports_handled_streaming=False,
             # Only an `intent` sent to handle is carried out by the hub itself, and only when
             # Home Assistant is its actor; transcripts are answered with the intent instead.
