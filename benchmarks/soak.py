@@ -53,7 +53,7 @@ from voxhub.audio import read_wav  # noqa: E402
 
 COMMANDS = ["Turn on the kitchen lights.", "Turn off the garden lights.", "Turn on the desk fan."]
 SATELLITES = 3
-#: Silence fed after each recording loop, so a reply never overlaps the next wake word.
+#: Silence added after each command, so a reply never overlaps the next wake word.
 PAD_S = 4.0
 BLOCK_S = 0.03
 RATE = 16000
@@ -156,8 +156,16 @@ class SatelliteProc:
                  pcm: bytes, ends: list[tuple[float, str]]) -> None:
         self.folder = folder
         self.name = name
-        self.pcm = pcm
-        self.ends = ends
+        # PAD_S more silence after each command (2 s after its last word): a hub slowed by a
+        # restart still answers before the next wake word, which would otherwise barge in.
+        parts, shifted, cut, shift = [], [], 0, 0.0
+        for end, label in ends:
+            at = min(len(pcm), int((end + 2.0) * RATE) * 2)
+            parts += [pcm[cut:at], bytes(int(PAD_S * RATE) * 2)]
+            shifted.append((end + shift, label))
+            cut, shift = at, shift + PAD_S
+        self.pcm = b"".join(parts) + pcm[cut:]
+        self.ends = shifted
         folder.mkdir(parents=True, exist_ok=True)
         self.log_path = folder / "satellite.log"
         config = folder / "satellite.yaml"
@@ -203,7 +211,7 @@ class SatelliteProc:
         sample went into the satellite. While the satellite is killed and restarted
         (`paused`) nothing is fed, and the loop starts again from its top afterwards."""
         step = int(BLOCK_S * RATE) * 2
-        loop_pcm = self.pcm + bytes(int(PAD_S * RATE) * 2)
+        loop_pcm = self.pcm
         blocks = [loop_pcm[i:i + step] for i in range(0, len(loop_pcm) - step + 1, step)]
         while time.monotonic() < until:
             begin = time.monotonic()

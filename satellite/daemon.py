@@ -297,7 +297,12 @@ class Satellite:
         if wake is not None and self.mqtt is not None:
             self.mqtt.publish("wake", {"name": wake.name, "phrase": wake.phrase,
                                        "probability": round(wake.probability, 3)})
+        pending = self._command if self._replaying else None
         self._command, self._replaying = None, False  # a new command replaces a pending one
+        if pending is not None and not pending.answered and self.mqtt is not None:
+            self.mqtt.publish("error", {"message": "a newer command replaced one still waiting "
+                                        "for a hub: it was not carried out",
+                                        "code": "command-lost", "source": "satellite"})
         # A hub that went away moments ago is probably restarting: the command is heard and
         # kept for it (replayed within hub.replay_window_s); one down for longer is reported
         # at once, not after the user has spoken and waited.
