@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import difflib
 import getpass
 import json
 import os
@@ -70,6 +69,18 @@ def label_of(text: str) -> str:
     return max(COMMANDS, key=lambda c: len(words(c) & heard))
 
 
+#: Every process the soak started, ended on any exit (an interrupted soak leaves none behind).
+_CHILDREN: list[Any] = []
+
+
+def _end_children() -> None:
+    for proc in _CHILDREN:
+        with contextlib.suppress(ProcessLookupError, AttributeError, OSError):
+            if getattr(proc, "returncode", None) is None and (
+                    not hasattr(proc, "poll") or proc.poll() is None):
+                proc.kill()
+
+
 def rss_mb(pid: int | None) -> float | None:
     if pid is None:
         return None
@@ -99,6 +110,7 @@ class Broker:
     def start(self) -> None:
         self.proc = subprocess.Popen(["mosquitto", "-c", str(self.config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _CHILDREN.append(self.proc)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
@@ -188,6 +200,7 @@ class SatelliteProc:
             self.proc = await asyncio.create_subprocess_exec(
                 *self.argv, stdin=asyncio.subprocess.PIPE, stdout=log, stderr=log,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        _CHILDREN.append(self.proc)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -330,19 +343,32 @@ async def abusive_client(port: int, until: float, stats: dict[str, int]) -> None
 
 def match(fed: list[str], got: list[str]) -> dict[str, int]:
     """Lost, duplicated and out-of-order commands of one satellite (fed vs published order):
-    the longest matching runs are in order; an unmatched one on both sides is out of order,
-    one only fed is lost, one only published is a duplicate."""
+    the longest common subsequence is in order; of the rest, a command both fed and published
+    is out of order, one only fed is lost, one only published is a duplicate."""
     from collections import Counter
 
-    matcher = difflib.SequenceMatcher(a=fed, b=got, autojunk=False)
-    unfed, unpublished = Counter(fed), Counter(got)
-    for block in matcher.get_matching_blocks():
-        unfed.subtract(fed[block.a:block.a + block.size])
-        unpublished.subtract(got[block.b:block.b + block.size])
+    n, m = len(fed), len(got)
+    lcs = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            lcs[i][j] = (lcs[i + 1][j + 1] + 1 if fed[i] == got[j]
+                         else max(lcs[i + 1][j], lcs[i][j + 1]))
+    unfed, unpublished = Counter(), Counter()
+    i = j = 0
+    while i < n and j < m:
+        if fed[i] == got[j]:
+            i, j = i + 1, j + 1
+        elif lcs[i + 1][j] >= lcs[i][j + 1]:
+            unfed[fed[i]] += 1
+            i += 1
+        else:
+            unpublished[got[j]] += 1
+            j += 1
+    unfed.update(fed[i:])
+    unpublished.update(got[j:])
     both = sum((unfed & unpublished).values())
-    return {"fed": len(fed), "published": len(got),
-            "lost": sum(unfed.values()) - both, "duplicated": sum(unpublished.values()) - both,
-            "out_of_order": both}
+    return {"fed": n, "published": m, "lost": sum(unfed.values()) - both,
+            "duplicated": sum(unpublished.values()) - both, "out_of_order": both}
 
 
 def tracebacks(text: str) -> list[str]:
@@ -382,6 +408,7 @@ async def soak(seconds: float, folder: Path) -> dict[str, Any]:
         "--set", f"mqtt.url=mqtt://127.0.0.1:{broker.port}"])
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, hub.start)
+    _CHILDREN.append(hub.proc)
     recordings = []
     for i in range(SATELLITES):
         order = [(COMMANDS[(i + k) % len(COMMANDS)], COMMANDS[(i + k) % len(COMMANDS)])
@@ -455,6 +482,7 @@ async def soak(seconds: float, folder: Path) -> dict[str, Any]:
     for _ in range(3):  # a hub that cannot start again is a finding, not a crash of the soak
         try:
             await loop.run_in_executor(None, hub.start)
+            _CHILDREN.append(hub.proc)
             break
         except RuntimeError as err:
             restart_errors.append(str(err))
@@ -480,7 +508,11 @@ async def soak(seconds: float, folder: Path) -> dict[str, Any]:
     per_sat = {}
     for sat in sats:
         got = [label_of(str(r.get("text", ""))) for r in recorder.intents.get(sat.name, [])]
-        per_sat[sat.name] = match([f.label for f in sat.fed], got)
+        fed = [f.label for f in sat.fed]
+        per_sat[sat.name] = match(fed, got)
+        short = {c: c.split()[-1].strip(".").lower()[:6] for c in COMMANDS}
+        per_sat[sat.name]["sequences"] = {"fed": " ".join(short[x] for x in fed),
+                                          "published": " ".join(short[x] for x in got)}
         codes: dict[str, int] = {}
         for error in recorder.errors.get(sat.name, []):
             codes[str(error.get("code"))] = codes.get(str(error.get("code")), 0) + 1
@@ -518,7 +550,10 @@ def main() -> int:
         print("soak: --seconds must be at least 60 (the faults need room)", file=sys.stderr)
         return 2
     folder = Path(tempfile.mkdtemp(prefix="voxhub-soak-"))
-    result = asyncio.run(soak(args.seconds, folder))
+    try:
+        result = asyncio.run(soak(args.seconds, folder))
+    finally:
+        _end_children()
     print(json.dumps(result, indent=2))
     if not args.keep and not result["traceback_count"]:
         shutil.rmtree(folder, ignore_errors=True)
