@@ -52,8 +52,9 @@ def build_items(part: str, kokoro: list[str], espeak: list[str],
     """Every (utterance, voice, condition) of a part; voices alternate over the utterances."""
     commands = load(f"commands_{part}.yaml")
     ood = load(f"out_of_domain_{part}.yaml")
-    if limit is not None:
-        commands, ood = commands[:limit], ood[:limit]
+    if limit is not None:  # spread over the files, so every kind of command and category
+        commands = commands[::max(1, len(commands) // max(limit, 1))][:limit]
+        ood = ood[::max(1, len(ood) // max(limit, 1))][:limit]
     voices = [("kokoro", v) for v in kokoro] + [("espeak", v) for v in espeak]
     items: list[dict[str, Any]] = []
     for i, item in enumerate(commands):
