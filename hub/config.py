@@ -7,6 +7,7 @@ are the one place options are documented.
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hub.mqtt_config import MqttConfig
 from hub.pipeline_config import PipelineConfig
 from hub.tts.config import TtsConfig
 from hub.wake.config import WakeConfig
-from voxhub.configfile import load_file, setting
+from voxhub.configfile import ConfigError, load_file, setting
 
 
 def default_data_dir() -> Path:
@@ -31,7 +32,8 @@ def default_data_dir() -> Path:
 @dataclass
 class ServerConfig:
     uri: str = setting("tcp://0.0.0.0:10200", "Where the Wyoming endpoint listens "
-                       "(tcp://HOST:PORT or unix://PATH).")
+                       "(tcp://HOST:PORT, tcps://HOST:PORT with tls_cert and "
+                       "tls_key, or unix://PATH).")
     zeroconf: bool = setting(False, "Advertise the endpoint as _wyoming._tcp.local.")
     zeroconf_name: str = setting("voxhub", "Service name advertised over zeroconf.")
     programs: list[str] = setting(["tts", "asr", "intent", "handle", "pipeline", "wake"],
@@ -44,6 +46,63 @@ class ServerConfig:
                                      "the hub has audio for it is disconnected, so stalled "
                                      "clients cannot hold rendered audio for ever.",
                                      minimum=1.0, maximum=3600.0)
+    max_connections: int = setting(64, "Clients connected at once; one more is answered with "
+                                   "an error (code too-many-connections) and closed. Home "
+                                   "Assistant keeps a few, each satellite one.", minimum=1,
+                                   maximum=10000)
+    max_queued_requests: int = setting(32, "Requests one client may have waiting for an "
+                                       "answer (synthesize, recognize, transcribe…); more "
+                                       "closes it with an error (code too-many-requests).",
+                                       minimum=1, maximum=10000)
+    max_buffered_bytes: int = setting(32 * 1024 * 1024, "Bytes of requests one client may "
+                                      "have waiting for an answer; more closes it with an "
+                                      "error (code buffer-full).", minimum=1024)
+    token: str | None = setting(None, "Shared token that clients present in a first `auth` "
+                                "event (see docs/satellite.md). Empty: token_file, then "
+                                "$VOXHUB_TOKEN; none of them: no authentication, as Home "
+                                "Assistant's Wyoming integration expects. Never logged; "
+                                "masked by --print-config. Prefer token_file.")
+    token_file: Path | None = setting(None, "File holding the shared token (one line, "
+                                      "readable by the hub's user only).")
+    require_auth: bool = setting(False, "With a token: clients that did not authenticate "
+                                 "get only describe, ping and auth (Home Assistant cannot "
+                                 "authenticate: leave off when it uses this hub).")
+    allow_unsafe_unauthenticated: bool = setting(False, "With a token: let clients that did "
+                                                 "not authenticate (Home Assistant) control "
+                                                 "and ask about locks, garage doors, gates "
+                                                 "and alarm panels.")
+    tls_cert: Path | None = setting(None, "Certificate chain (PEM) for a tcps://HOST:PORT uri.")
+    tls_key: Path | None = setting(None, "Private key (PEM) of tls_cert.")
+
+    def resolve_token(self) -> str | None:
+        """The shared token, or None when authentication is off; raises ConfigError naming
+        the setting when the file cannot be used. The value is never formatted."""
+        if self.token and self.token.strip():
+            return self.token.strip()
+        if self.token_file is not None:
+            try:
+                token = self.token_file.read_text(encoding="utf-8").strip()
+            except OSError as err:
+                raise ConfigError(f"server.token_file: cannot read {self.token_file}: "
+                                  f"{err.strerror or err}") from err
+            if not token:
+                raise ConfigError(f"server.token_file: {self.token_file} is empty")
+            return token
+        return os.environ.get("VOXHUB_TOKEN", "").strip() or None
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The server's TLS context for tcps://, or None for tcp:// and unix://."""
+        if not self.uri.startswith("tcps://"):
+            return None
+        if self.tls_cert is None or self.tls_key is None:
+            raise ConfigError("server.uri: tcps:// needs server.tls_cert and server.tls_key")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(str(self.tls_cert), str(self.tls_key))
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(f"server.tls_cert / server.tls_key: cannot load "
+                              f"{self.tls_cert}: {err}") from err
+        return context
 
 
 @dataclass

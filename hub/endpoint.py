@@ -7,6 +7,12 @@ endpoint. The endpoint only moves events: it reads them with size limits, answer
 event to the program that declares it. Programs keep their
 per-connection state on the `Connection` and put slow work on its ordered task queue, so the
 reading loop is never blocked and a client that disconnects cancels what it started.
+
+Every client is bounded (`Limits`): how many may be connected, how much work and how many bytes
+one may have queued, how long a write may wait. A client over a limit gets a Wyoming `error` with
+a code and is disconnected; nothing it does can stop the reading loop of another client, or this
+one's from answering `ping`. Work that is interrupted (barge-in, a new run, a reset client) is
+cancelled without the reading loop waiting for it.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import contextlib
 import itertools
 import json
 import logging
+import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,6 +34,8 @@ from wyoming.event import Event, async_write_event
 from wyoming.info import Attribution, Describe, Info
 from wyoming.ping import Ping, Pong
 
+from hub import memory
+from hub.auth import AUTH, AUTH_OK, AUTH_REQUIRED, UNAUTHORIZED, Authenticator
 from voxhub import __version__
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,22 +47,57 @@ class ProtocolError(ValueError):
     """The client sent something that is not a Wyoming event; its connection is closed."""
 
 
+class Refused(Exception):
+    """A client over a limit (or refused a token): it gets an `error` with `code`, then the
+    connection is closed. Programs raise it too (pipeline.max_runs)."""
+
+    def __init__(self, text: str, code: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may hold (ServerConfig's settings of the same names)."""
+
+    max_event_bytes: int = 8 * 1024 * 1024
+    write_timeout_s: float = 60.0
+    max_connections: int = 64
+    #: Requests (synthesize, recognize, transcribe…) waiting behind the one being answered.
+    max_queued_requests: int = 32
+    #: Bytes of the events whose work is queued or running on one connection.
+    max_buffered_bytes: int = 32 * 1024 * 1024
+
+
+_Work = Callable[[], Awaitable[None]]
+
+
 class Connection:
     """One client: its writer, per-program state and the work it started."""
 
     _ids = itertools.count(1)
 
     def __init__(self, writer: asyncio.StreamWriter, peer: str,
-                 write_timeout_s: float = 60.0) -> None:
+                 write_timeout_s: float = 60.0, limits: Limits | None = None,
+                 auth: Authenticator | None = None) -> None:
         self.id = next(self._ids)
         self.peer = peer
-        self.write_timeout_s = write_timeout_s
+        self.limits = limits or Limits(write_timeout_s=write_timeout_s)
+        self.write_timeout_s = self.limits.write_timeout_s
         self.state: dict[str, Any] = {}
+        #: The hub's token policy, and whether this client presented the token (`auth`).
+        self.auth = auth or Authenticator(None)
+        self.authenticated = False
         self._writer = writer
         self._write_lock = asyncio.Lock()
-        self._queue: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[_Work, int] | None] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
+        #: Cancelled ordered work still ending: the next work waits for it (no interleaving).
+        self._retiring: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
+        #: Size of the event being dispatched, charged to the work it queues.
+        self.event_bytes = 0
+        self.buffered_bytes = 0
         self.closed = False
 
     def __repr__(self) -> str:
@@ -67,9 +112,12 @@ class Connection:
         if self.closed:
             raise ConnectionResetError("client disconnected")
         async with self._write_lock:
+            # asyncio.timeout, not wait_for: on Python 3.11, wait_for returns the write's result
+            # when a cancellation arrives as the write completes, and the cancelled work (an
+            # interrupted announcement) would go on streaming.
             try:
-                await asyncio.wait_for(async_write_event(event, self._writer),
-                                       self.write_timeout_s)
+                async with asyncio.timeout(self.write_timeout_s):
+                    await async_write_event(event, self._writer)
             except TimeoutError:
                 self.closed = True
                 self._writer.transport.abort()
@@ -82,52 +130,108 @@ class Connection:
         with contextlib.suppress(ConnectionError):
             await self.send(Error(text=text, code=code).event())
 
-    def run_ordered(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Queue work that must run after the connection's earlier work (one reply at a time)."""
+    def run_ordered(self, work: _Work) -> None:
+        """Queue work that must run after the connection's earlier work (one reply at a time).
+
+        Raises Refused when the client already has too much queued (the endpoint then closes
+        the connection): a client that sends requests faster than they are answered would
+        otherwise hold their text and audio without bound."""
+        limits = self.limits
+        size = self.event_bytes
+        if self._queue.qsize() >= limits.max_queued_requests:
+            raise Refused(f"more than {limits.max_queued_requests} requests waiting for an "
+                          "answer", "too-many-requests")
+        if self.buffered_bytes + size > limits.max_buffered_bytes:
+            raise Refused(f"more than {limits.max_buffered_bytes} bytes of requests waiting "
+                          "for an answer", "buffer-full")
         if self._worker is None:
-            self._worker = asyncio.create_task(self._run_queue(), name=f"conn{self.id}-work")
-        self._queue.put_nowait(work)
+            self._worker = asyncio.create_task(self._run_queue(self._queue, self._retiring),
+                                               name=f"conn{self.id}-work")
+            self._worker.add_done_callback(_retrieve)
+            self._retiring = None
+        self.buffered_bytes += size
+        self._queue.put_nowait((work, size))
 
     def run_concurrent(self, coro: Awaitable[None]) -> asyncio.Task:
         """Start work that may overlap other work (e.g. a pipeline's listening loop)."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_retrieve)
         return task
 
-    async def _run_queue(self) -> None:
+    async def _run_queue(self, queue: asyncio.Queue[tuple[_Work, int] | None],
+                         previous: asyncio.Task | None) -> None:
+        if previous is not None:
+            await settle(previous)
         while True:
-            work = await self._queue.get()
-            if work is None:
+            item = await queue.get()
+            if item is None:
                 return
+            work, size = item
             try:
                 await work()
             except asyncio.CancelledError:
                 raise
             except ConnectionError:
                 _LOGGER.debug("%r: client went away during work", self)
+            except Refused as err:
+                await self.send_error(str(err), err.code)
             except Exception as err:  # one failed request must not end the connection
                 _LOGGER.exception("%r: request failed", self)
                 await self.send_error(f"internal error: {err}", "internal")
+            finally:
+                self.buffered_bytes -= size
+                del work, item
 
-    async def cancel_ordered(self) -> None:
+    def cancel_ordered(self) -> asyncio.Task | None:
         """Stop the running ordered work and drop what is queued (barge-in: a new pipeline run
-        replaces an announcement that is still streaming)."""
+        replaces an announcement that is still streaming).
+
+        Does not wait: the reading loop calls it and must go on answering `ping`. Returns the
+        cancelled work, which later work waits for (`settle`) before it sends anything."""
         worker, self._worker = self._worker, None
         self._queue = asyncio.Queue()
-        if worker is not None and not worker.done():
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await worker
+        self.buffered_bytes = 0
+        if worker is None or worker.done():
+            return self._retiring
+        worker.cancel()
+        self._retiring = worker
+        return worker
 
     async def cancel_all(self) -> None:
         self.closed = True
-        tasks = [t for t in (self._worker, *self._tasks) if t is not None and not t.done()]
+        tasks = [t for t in (self._worker, self._retiring, *self._tasks)
+                 if t is not None and not t.done()]
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await settle(task)
+        self._worker = self._retiring = None
+        self._queue = asyncio.Queue()
+        self.state.clear()
+
+
+def _retrieve(task: asyncio.Task) -> None:
+    """Retrieve a finished task's exception so that asyncio never logs it as unretrieved
+    (work that fails logs its own error; a client that went away is not an error)."""
+    if not task.cancelled():
+        err = task.exception()
+        if err is not None and not isinstance(err, ConnectionError):
+            _LOGGER.error("%s failed: %r", task.get_name(), err)
+
+
+async def settle(task: asyncio.Task, timeout_s: float = 10.0) -> None:
+    """Wait for a cancelled task to end, without letting its outcome (or a cancellation of the
+    waiter) be lost: the waiter's own cancellation is re-raised, the task's is absorbed."""
+    if task.done():
+        return
+    try:
+        async with asyncio.timeout(timeout_s):
+            await asyncio.wait([task])
+    except TimeoutError:
+        _LOGGER.warning("%s did not end %g s after it was cancelled", task.get_name(),
+                        timeout_s)
 
 
 class Program(ABC):
@@ -161,10 +265,16 @@ class Endpoint:
     AUDIO_TYPES = frozenset({"audio-start", "audio-chunk", "audio-stop"})
 
     def __init__(self, programs: Iterable[Program], max_event_bytes: int = 8 * 1024 * 1024,
-                 write_timeout_s: float = 60.0) -> None:
+                 write_timeout_s: float = 60.0, *, limits: Limits | None = None,
+                 auth: Authenticator | None = None,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.programs = list(programs)
-        self.max_event_bytes = max_event_bytes
-        self.write_timeout_s = write_timeout_s
+        self.limits = limits or Limits(max_event_bytes=max_event_bytes,
+                                       write_timeout_s=write_timeout_s)
+        self.max_event_bytes = self.limits.max_event_bytes
+        self.write_timeout_s = self.limits.write_timeout_s
+        self.auth = auth or Authenticator(None)
+        self.tls = tls
         self._routes: dict[str, Program] = {}
         for program in self.programs:
             for event_type in program.event_types:
@@ -173,6 +283,7 @@ class Endpoint:
                 self._routes.setdefault(event_type, program)
         self.connections: set[Connection] = set()
         self._server: asyncio.base_events.Server | None = None
+        self._trim = memory.Trimmer()
 
     def info(self) -> Info:
         info = Info()
@@ -189,14 +300,20 @@ class Endpoint:
         for program in self.programs:
             await program.start()
         parsed = urlparse(uri)
-        if parsed.scheme == "tcp":
+        if parsed.scheme == "tcps" and self.tls is None:
+            raise ValueError(f"server URI '{uri}': tcps:// needs server.tls_cert and "
+                             "server.tls_key")
+        if parsed.scheme in ("tcp", "tcps"):
             self._server = await asyncio.start_server(
-                self._serve, parsed.hostname, parsed.port, limit=self.max_event_bytes)
+                self._serve, parsed.hostname, parsed.port, limit=self.max_event_bytes,
+                ssl=self.tls if parsed.scheme == "tcps" else None,
+                ssl_handshake_timeout=10.0 if parsed.scheme == "tcps" else None)
         elif parsed.scheme == "unix":
             self._server = await asyncio.start_unix_server(
                 self._serve, parsed.path, limit=self.max_event_bytes)
         else:
-            raise ValueError(f"unsupported server URI '{uri}': use tcp://HOST:PORT or unix://PATH")
+            raise ValueError(f"unsupported server URI '{uri}': use tcp://HOST:PORT, "
+                             "tcps://HOST:PORT or unix://PATH")
         _LOGGER.info("Wyoming endpoint listening on %s", self.address or uri)
 
     @property
@@ -205,7 +322,7 @@ class Endpoint:
             return None
         name = self._server.sockets[0].getsockname()
         if isinstance(name, tuple):
-            return f"tcp://{name[0]}:{name[1]}"
+            return f"{'tcps' if self.tls else 'tcp'}://{name[0]}:{name[1]}"
         return f"unix://{name}"
 
     @property
@@ -230,7 +347,14 @@ class Endpoint:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
-        conn = Connection(writer, str(peer), self.write_timeout_s)
+        conn = Connection(writer, str(peer), limits=self.limits, auth=self.auth)
+        if len(self.connections) >= self.limits.max_connections:
+            _LOGGER.warning("%r refused: %d clients connected (server.max_connections)", conn,
+                            len(self.connections))
+            await self._refuse(conn, writer, Refused(
+                f"the hub serves at most {self.limits.max_connections} connections",
+                "too-many-connections"))
+            return
         self.connections.add(conn)
         _LOGGER.debug("%r connected", conn)
         try:
@@ -243,8 +367,14 @@ class Endpoint:
                     break
                 if event is None:
                     break
-                await self._dispatch(event, conn)
-        except (ConnectionError, asyncio.IncompleteReadError):
+                try:
+                    await self._dispatch(event, conn)
+                except Refused as err:
+                    _LOGGER.warning("%r: closing connection: %s", conn, err)
+                    await conn.send_error(str(err), err.code)
+                    break
+                del event  # its payload is not kept while the next one is read
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
             pass
         except asyncio.CancelledError:
             # Shutdown: end quietly, since Python 3.11's stream callback logs a cancelled
@@ -254,24 +384,53 @@ class Endpoint:
             _LOGGER.exception("%r: unexpected error, closing connection", conn)
         finally:
             self.connections.discard(conn)
+            await self._close(conn, writer)
+
+    async def _close(self, conn: Connection, writer: asyncio.StreamWriter) -> None:
+        """Cancel and await what the client started, free programs' state, close the socket
+        (without waiting on a client that reads nothing), and give freed memory back."""
+        with contextlib.suppress(asyncio.CancelledError):
             await conn.cancel_all()
-            for program in self.programs:
-                try:
-                    await program.closed(conn)
-                except Exception:
-                    _LOGGER.exception("%r: cleanup failed", conn)
-            writer.close()
-            with contextlib.suppress(Exception):
+        for program in self.programs:
+            try:
+                await program.closed(conn)
+            except Exception:
+                _LOGGER.exception("%r: cleanup failed", conn)
+        conn.state.clear()
+        transport = writer.transport
+        if transport.get_write_buffer_size():
+            transport.abort()  # a client that stopped reading keeps nothing buffered here
+        writer.close()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            async with asyncio.timeout(2.0):
                 await writer.wait_closed()
-            _LOGGER.debug("%r disconnected", conn)
+        _LOGGER.debug("%r disconnected", conn)
+        self._trim.soon()
+
+    async def _refuse(self, conn: Connection, writer: asyncio.StreamWriter,
+                      err: Refused) -> None:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            async with asyncio.timeout(2.0):
+                await conn.send(Error(text=str(err), code=err.code).event())
+        conn.closed = True
+        writer.transport.abort()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            async with asyncio.timeout(2.0):
+                await writer.wait_closed()
 
     async def _dispatch(self, event: Event, conn: Connection) -> None:
         if Describe.is_type(event.type):
             await conn.send(self.info().event())
             return
         if Ping.is_type(event.type):
-            await conn.send(Pong(text=(event.data or {}).get("text")).event())
+            await conn.send(Pong(text=_text_or_none((event.data or {}).get("text"))).event())
             return
+        if event.type == AUTH:
+            await self._authenticate(event, conn)
+            return
+        if not self.auth.allows(event.type, conn.authenticated):
+            raise Refused(f"'{event.type}' needs authentication: send 'auth' with the hub's "
+                          "token first", AUTH_REQUIRED)
         program = None
         if event.type in self.AUDIO_TYPES:
             program = conn.state.get("audio_owner") or self._routes.get(event.type)
@@ -280,13 +439,52 @@ class Endpoint:
         if program is None:
             _LOGGER.debug("%r: ignoring event type '%s'", conn, event.type)
             return
+        if event.type in self.AUDIO_TYPES and self._skip_bad_audio(event, conn):
+            return
+        conn.event_bytes = len(event.payload or b"") + len(json.dumps(event.data or {}))
         try:
             check_fields(event)
             await program.handle(event, conn)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             # Event data of the wrong shape: tell the client and keep the connection.
             _LOGGER.info("%r: bad '%s' event: %r", conn, event.type, err)
+            if event.type in ("audio-start", "audio-chunk"):
+                conn.state[_BAD_AUDIO] = True  # one error per stream, not one per chunk
             await conn.send_error(f"bad '{event.type}' event: {err}", "bad-event")
+        finally:
+            conn.event_bytes = 0
+
+    @staticmethod
+    def _skip_bad_audio(event: Event, conn: Connection) -> bool:
+        """After one refused chunk the rest of that audio stream is ignored (its format is
+        refused the same way), until the next audio-start or audio-stop."""
+        if event.type == "audio-chunk":
+            return bool(conn.state.get(_BAD_AUDIO))
+        conn.state.pop(_BAD_AUDIO, None)
+        return False
+
+    async def _authenticate(self, event: Event, conn: Connection) -> None:
+        if not self.auth.enabled:
+            # A hub without a token accepts every client; saying so keeps satellites that are
+            # configured with a token working against it.
+            conn.authenticated = True
+            await conn.send(Event(AUTH_OK, {}))
+            return
+        proof = self.auth.check(event.data or {})
+        if proof is None:
+            _LOGGER.warning("%r: refused: wrong or missing token in 'auth'", conn)
+            raise Refused("wrong token", UNAUTHORIZED)
+        conn.authenticated = True
+        _LOGGER.debug("%r authenticated", conn)
+        await conn.send(Event(AUTH_OK, {"proof": proof}))
+
+
+#: Connection state: the current audio stream had a chunk in a refused format.
+_BAD_AUDIO = "bad_audio_stream"
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 async def read_event(reader: asyncio.StreamReader, max_bytes: int) -> Event | None:
@@ -384,6 +582,18 @@ def _check(data: dict[str, Any], fields: dict[str, type | tuple[type, ...]], pre
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             allowed = " or ".join(_JSON_NAMES[k] for k in kinds)
             raise ValueError(f"'{prefix}{name}' must be {allowed}, not {json.dumps(value)[:40]}")
+        if isinstance(value, str):
+            _check_unicode(value, prefix + name)
+
+
+def _check_unicode(text: str, name: str) -> None:
+    """JSON may carry a lone surrogate ("\\ud800"), which no encoder can write: refused here,
+    before a program starts an audio stream it could not finish."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(f"'{name}' is not valid Unicode text (a lone surrogate at "
+                         f"character {err.start})") from None
 
 
 def _length(header: dict[str, Any], key: str, max_bytes: int) -> int:

@@ -14,3 +14,7 @@ class MqttConfig:
     embedded: bool = setting(True, "Run the embedded broker (amqtt) when no url is given; turn "
                              "off when satellites use a broker of their own.")
     embedded_port: int = setting(1883, "Port of the embedded broker.", minimum=1, maximum=65535)
+    embedded_host: str | None = setting(None, "Address the embedded broker binds (empty: where "
+                                        "the Wyoming endpoint binds; 127.0.0.1 for a unix:// "
+                                        "endpoint). It requires the user and password it "
+                                        "generates in DATA_DIR/embedded-broker/credentials.")

@@ -34,3 +34,10 @@ class PipelineConfig:
     vad_threads: int = setting(2, "Threads running voice activity detection for all "
                                "satellites (about 40 ms CPU per second of audio each).",
                                minimum=1, maximum=32)
+    max_runs: int = setting(16, "Pipeline runs at once across all satellites; one more is "
+                            "refused with an error (code too-many-runs) and its connection "
+                            "closed.", minimum=1, maximum=1000)
+    audio_timeout_s: float = setting(5.0, "A run that receives no audio for this long ends "
+                                     "with an error (code no-audio), so a client cannot hold "
+                                     "a run (and its memory) by sending nothing.",
+                                     minimum=0.5, maximum=120.0)

@@ -98,12 +98,73 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     if args.print_config:
-        print(yaml.safe_dump(to_mapping(config), sort_keys=False))
+        print(yaml.safe_dump(masked(to_mapping(config)), sort_keys=False))
         return 0
     level = "debug" if getattr(args, "debug", False) else config.log_level
     logging.getLogger().setLevel(level.upper())
+    from hub import memory, redact
+
+    redact.install(secrets_of(config))
+    memory.limit_arenas()  # before the inference and VAD threads start
     asyncio.run(serve(config))
     return 0
+
+
+def masked(mapping: dict[str, Any]) -> dict[str, Any]:
+    """The effective configuration with its secrets replaced by '***' (--print-config)."""
+    from hub.redact import MASK, SecretFilter
+
+    for section, key in (("server", "token"), ("home_assistant", "token")):
+        if (mapping.get(section) or {}).get(key):
+            mapping[section][key] = MASK
+    mqtt = mapping.get("mqtt") or {}
+    if mqtt.get("url"):
+        mqtt["url"] = SecretFilter().redact(mqtt["url"])
+    return mapping
+
+
+def secrets_of(config: Any) -> list[str | None]:
+    """Every secret the configuration holds, for the log filter (files are read here)."""
+    from urllib.parse import urlparse
+
+    found: list[str | None] = [config.server.token, config.home_assistant.token]
+    with contextlib.suppress(Exception):
+        found.append(config.server.resolve_token())
+    if config.home_assistant.enabled:
+        with contextlib.suppress(Exception):
+            found.append(config.home_assistant.resolve_token())
+    if config.mqtt.url:
+        with contextlib.suppress(ValueError):
+            found.append(urlparse(config.mqtt.url).password)
+    return found
+
+
+def endpoint_for(config: Any, programs: list[Any]) -> Any:
+    """The Wyoming endpoint with the server settings' limits, token policy and TLS."""
+    from hub.auth import Authenticator
+    from hub.endpoint import Endpoint, Limits
+
+    server = config.server
+    limits = Limits(max_event_bytes=server.max_event_bytes,
+                    write_timeout_s=server.write_timeout_s,
+                    max_connections=server.max_connections,
+                    max_queued_requests=server.max_queued_requests,
+                    max_buffered_bytes=server.max_buffered_bytes)
+    auth = Authenticator(server.resolve_token(), server.require_auth,
+                         server.allow_unsafe_unauthenticated)
+    return Endpoint(programs, limits=limits, auth=auth, tls=server.tls_context())
+
+
+def broker_host(config: Any, uri: str) -> str:
+    """Where the embedded broker binds: mqtt.embedded_host, else the endpoint's host."""
+    from urllib.parse import urlparse
+
+    if config.mqtt.embedded_host:
+        return config.mqtt.embedded_host
+    parsed = urlparse(uri)
+    if parsed.scheme in ("tcp", "tcps"):
+        return parsed.hostname or "127.0.0.1"
+    return "127.0.0.1"
 
 
 class Hub:
@@ -118,17 +179,16 @@ class Hub:
         self._extras: list[Any] = []
 
     async def start(self, uri: str | None = None) -> None:
-        from hub.endpoint import Endpoint
-
+        uri = uri or self.config.server.uri
         programs = await self._programs()
-        self.endpoint = Endpoint(programs, self.config.server.max_event_bytes,
-                                 self.config.server.write_timeout_s)
-        await self.endpoint.start(uri or self.config.server.uri)
+        self.endpoint = endpoint_for(self.config, programs)
+        await self.endpoint.start(uri)
         if self.config.mqtt.url is None and self.config.mqtt.embedded:
             from hub.broker import start_embedded_broker
 
-            self._extras.append(await start_embedded_broker("0.0.0.0",
-                                                            self.config.mqtt.embedded_port))
+            self._extras.append(await start_embedded_broker(
+                broker_host(self.config, uri), self.config.mqtt.embedded_port,
+                self.config.data_path))
         if self.config.server.zeroconf and self.endpoint.port:
             from hub.discovery import advertise
 

@@ -92,10 +92,15 @@ async def _converse(args: argparse.Namespace, clock: Clock, uri: str, mqtt_port:
         elif what in ("voice_stopped", "transcript", "intent", "first_audio", "reply_end"):
             clock.say(f"satellite ← hub: {detail.type}", now)
 
+    from hub.broker import broker_credentials
+    from hub.config import default_data_dir
+
+    user, password = broker_credentials(default_data_dir())  # the embedded broker's
     satellite = satellite_type(uri, wav, ends, name, args.area, settings=[
-        ("mqtt.url", f"mqtt://127.0.0.1:{mqtt_port}"),
+        ("mqtt.url", f"mqtt://{user}:{password}@127.0.0.1:{mqtt_port}"),
         ("snd.sink", "file"), ("snd.file", str(args.out / "played.wav"))], listener=listen)
-    async with aiomqtt.Client("127.0.0.1", mqtt_port, identifier="voxhub-demo") as client:
+    async with aiomqtt.Client("127.0.0.1", mqtt_port, identifier="voxhub-demo",
+                              username=user, password=password) as client:
         await client.subscribe("voxhub/#", qos=1)
         await client.subscribe("homeassistant/#", qos=1)
         printer = asyncio.create_task(_print_mqtt(client, clock))

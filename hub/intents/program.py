@@ -35,6 +35,7 @@ from hub.actions.actor import (
     MqttActor,
 )
 from hub.asr.base import ToolCall
+from hub.auth import guard
 from hub.endpoint import ATTRIBUTION, Connection, Program, program_version
 from hub.intents.context import area_from_context
 from hub.understanding import Understander
@@ -92,7 +93,8 @@ class IntentProgram(Program):
 
     async def _answer(self, recognize: Recognize, conn: Connection) -> None:
         area = area_from_context(self.understander.home, recognize.context)
-        result = await self.understander.understand_text(recognize.text, area)
+        result = guard(conn, await self.understander.understand_text(recognize.text, area),
+                       self.understander)
         if result.intent is None:
             await conn.send(NotRecognized(text=result.reply, context=_context(result, area))
                             .event())
@@ -136,8 +138,8 @@ class HandleProgram(Program):
 
     async def _handle_text(self, transcript: Transcript, conn: Connection) -> None:
         area = area_from_context(self.understander.home, transcript.context)
-        result = await self.understander.understand_text(transcript.text, area,
-                                                         transcript.language)
+        result = guard(conn, await self.understander.understand_text(
+            transcript.text, area, transcript.language), self.understander)
         context = _context(result, area)
         if isinstance(transcript.context, dict) and transcript.context.get("conversation_id"):
             context["conversation_id"] = transcript.context["conversation_id"]
@@ -167,6 +169,11 @@ class HandleProgram(Program):
             intent.text or "", self.understander.config.intents.language,
             IntentResult(decision.match.intent, dict(decision.match.slots)),
             [e.id for e in decision.resolution.targets], decision.reply, decision.confidence)
+        result = guard(conn, result, self.understander)
+        if result.intent is None:
+            await conn.send(NotHandled(text=result.reply, context={"area": area} if area
+                                       else None).event())
+            return
         result = await self.actor.carry_out(result, engine, area)
         action = result.action
         context: dict[str, Any] = {"targets": result.targets}

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import concurrent.futures
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from functools import partial
 from typing import Any
@@ -28,7 +30,8 @@ from wyoming.pipeline import PipelineStage
 from wyoming.vad import VoiceStarted, VoiceStopped
 
 from hub.actions.actor import Actor, MqttActor
-from hub.endpoint import Connection
+from hub.auth import guard
+from hub.endpoint import Connection, settle
 from hub.pipeline.endpointing import SAMPLE_RATE, Endpointer, EndpointEvent, EndpointKind
 from hub.pipeline.reply import stream_reply
 from hub.pipeline.request import RunRequest
@@ -44,6 +47,10 @@ RUN_END = "run-end"
 
 class NoSpeech(Exception):
     """The run ended without any speech."""
+
+
+class NoAudio(Exception):
+    """The satellite sent no audio for pipeline.audio_timeout_s (or far too slowly)."""
 
 
 class PipelineSession:
@@ -74,6 +81,10 @@ class PipelineSession:
         self._early: tuple[str, dict[str, float]] | None = None
         self._partials: dict[int, asyncio.Task] = {}
         self._stopped_sent = False
+        #: Why listening failed (no audio, a VAD error), raised by the run.
+        self._failure: BaseException | None = None
+        #: The VAD work in a thread: its detector is only free again once it is done.
+        self._vad_busy: concurrent.futures.Future | None = None
         self.timings: dict[str, float] = {}
 
     # --- audio from the reading loop -------------------------------------------------------
@@ -108,6 +119,8 @@ class PipelineSession:
                 await self._run_from_audio()
         except NoSpeech as err:
             error = {"code": "no-speech", "text": str(err)}
+        except NoAudio as err:
+            error = {"code": "no-audio", "text": str(err)}
         except ValueError as err:  # unknown voice, text too long: the client's request
             error = {"code": "bad-request", "text": str(err)}
         except (asyncio.CancelledError, ConnectionError):
@@ -117,8 +130,13 @@ class PipelineSession:
             error = {"code": "internal", "text": f"internal error: {err}"}
         finally:
             self._listening = False
-            for task in self._partials.values():
+            self._audio, self._arrivals = [], []
+            self._queue = asyncio.Queue()
+            partials, self._partials = list(self._partials.values()), {}
+            for task in partials:
                 task.cancel()
+            for task in partials:
+                await settle(task)
         if error is not None:
             await self.conn.send_error(error["text"], error["code"])
         await self.conn.send(Event(RUN_END, {"error": error, "timings_ms": self.timings,
@@ -131,9 +149,10 @@ class PipelineSession:
             await self._ended.wait()
         finally:
             listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            await settle(listener)
         self._listening = False
+        if self._failure is not None:
+            raise self._failure
         end = self._end
         assert end is not None
         pending = self._partials.get(end.pause_id) if end.pause_id else None
@@ -172,6 +191,7 @@ class PipelineSession:
                                                               language=request.language)
             await self.conn.send(Transcript(text=result.text, language=result.language).event())
         self.timings["understand"] = (time.monotonic() - started) * 1000.0
+        result = guard(self.conn, result, self.understander)
         acted = time.monotonic()
         result = await self.actor.carry_out(result, self.understander.engine, request.area)
         self.timings["act"] = (time.monotonic() - acted) * 1000.0
@@ -191,10 +211,38 @@ class PipelineSession:
 
     # --- listening -----------------------------------------------------------------------------
 
+    def release_detector(self, give_back: Callable[[], None]) -> None:
+        """Hand the endpointer's detector back once no VAD thread uses it any more."""
+        busy = self._vad_busy
+        if busy is None or busy.done():
+            give_back()
+        else:
+            busy.add_done_callback(lambda _: give_back())
+
     async def _listen(self) -> None:
-        loop = asyncio.get_running_loop()
+        try:
+            await self._listen_until_end()
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # the run reports it; listening must not hang the run
+            if not isinstance(err, NoAudio):
+                _LOGGER.exception("%s: listening failed", self.request.satellite)
+            self._failure = err
+            self._ended.set()
+
+    async def _listen_until_end(self) -> None:
+        config = self.request.config
+        # Audio time decides the endpoint; wall time only bounds a client that stalls.
+        deadline = time.monotonic() + self._max_audio_s + config.audio_timeout_s
         while True:
-            samples = await self._queue.get()
+            wait_s = min(config.audio_timeout_s, deadline - time.monotonic())
+            try:
+                async with asyncio.timeout(max(0.0, wait_s)):
+                    samples = await self._queue.get()
+            except TimeoutError:
+                raise NoAudio(f"no audio for {config.audio_timeout_s:g} s" if
+                              time.monotonic() < deadline else
+                              "audio arrives far slower than real time") from None
             if samples is None:  # the satellite stopped streaming before the endpoint
                 end = self._endpointer.done or EndpointEvent(
                     EndpointKind.VOICE_STOPPED if self._endpointer.started
@@ -208,8 +256,10 @@ class PipelineSession:
                     self._queue.put_nowait(None)
                     break
                 batch.append(more)
-            events = await loop.run_in_executor(self._vad_executor, self._endpointer.process,
-                                                np.concatenate(batch))
+            self._vad_busy = self._vad_executor.submit(self._endpointer.process,
+                                                       np.concatenate(batch))
+            del batch, samples
+            events = await asyncio.wrap_future(self._vad_busy)
             for event in events:
                 await self._on_endpoint(event)
                 if self._ended.is_set():
