@@ -54,7 +54,8 @@ def test_slots_are_published_as_plain_values(text_understander: Any) -> None:
     assert result.intent.slots == {"name": "Bedroom Light", "brightness": 50}
     data = result.to_dict()
     assert set(data) == {"text", "language", "intent", "targets", "reply", "confidence",
-                         "timings_ms"}
+                         "timings_ms", "action"}
+    assert data["action"] is None  # understood only: no actor has seen it yet
 
 
 def test_time_and_date_come_from_the_hubs_clock(text_understander: Any) -> None:
