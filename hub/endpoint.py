@@ -284,6 +284,8 @@ class Endpoint:
         self.connections: set[Connection] = set()
         self._server: asyncio.base_events.Server | None = None
         self._trim = memory.Trimmer()
+        #: The connections' reading tasks, ended at shutdown.
+        self._serving: set[asyncio.Task] = set()
 
     def info(self) -> Info:
         info = Info()
@@ -342,6 +344,12 @@ class Endpoint:
             self._server.close()
         for conn in list(self.connections):
             await conn.cancel_all()
+        serving = [task for task in self._serving if not task.done()]
+        for task in serving:
+            task.cancel()
+        for task in serving:
+            await settle(task)
+        self._trim.cancel()
         for program in self.programs:
             await program.stop()
 
@@ -356,6 +364,10 @@ class Endpoint:
                 "too-many-connections"))
             return
         self.connections.add(conn)
+        task = asyncio.current_task()
+        if task is not None:
+            self._serving.add(task)
+            task.add_done_callback(self._serving.discard)
         _LOGGER.debug("%r connected", conn)
         try:
             while True:

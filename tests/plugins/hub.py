@@ -20,10 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 class ThreadedHub:
     """A hub endpoint serving `programs` on 127.0.0.1 (free port) from a background thread."""
 
-    def __init__(self, programs: list[Any], max_event_bytes: int = 8 * 1024 * 1024) -> None:
+    def __init__(self, programs: list[Any], max_event_bytes: int = 8 * 1024 * 1024,
+                 **endpoint: Any) -> None:
         from hub.endpoint import Endpoint
 
-        self.endpoint = Endpoint(programs, max_event_bytes)
+        self.endpoint = Endpoint(programs, max_event_bytes, **endpoint)
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._error: BaseException | None = None
@@ -36,7 +37,8 @@ class ThreadedHub:
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
         try:
-            self.loop.run_until_complete(self.endpoint.start("tcp://127.0.0.1:0"))
+            scheme = "tcps" if self.endpoint.tls is not None else "tcp"
+            self.loop.run_until_complete(self.endpoint.start(f"{scheme}://127.0.0.1:0"))
         except BaseException as err:
             self._error = err
             self._ready.set()
