@@ -115,10 +115,26 @@ class WyomingEntry:
 
     entry_id: str
     title: str
-    stt: str
-    tts: str
-    conversation: str
+    entities: dict[str, str]  # domain (stt, tts, conversation) → entity_id
     names: dict[str, str] = field(default_factory=dict)  # entity_id → friendly name
+
+    def _entity(self, domain: str) -> str:
+        if domain not in self.entities:
+            raise HomeAssistantError(f"wyoming entry {self.title!r} has no {domain} entity "
+                                     f"(it has {sorted(self.entities.values())})")
+        return self.entities[domain]
+
+    @property
+    def stt(self) -> str:
+        return self._entity("stt")
+
+    @property
+    def tts(self) -> str:
+        return self._entity("tts")
+
+    @property
+    def conversation(self) -> str:
+        return self._entity("conversation")
 
 
 def _free_port() -> int:
@@ -331,8 +347,10 @@ class HomeAssistantCore:
         if self.wait_state(entity_id, "on" if on else "off") != ("on" if on else "off"):
             raise HomeAssistantError(f"{entity_id} did not switch {'on' if on else 'off'}")
 
-    def add_wyoming(self, host: str, port: int) -> WyomingEntry:
-        """The Wyoming integration added by config flow, as a user does in Settings."""
+    def add_wyoming(self, host: str, port: int,
+                    expect: tuple[str, ...] = ("stt", "tts", "conversation")) -> WyomingEntry:
+        """The Wyoming integration added by config flow, as a user does in Settings; waits for
+        the entities of the `expect`ed domains (raises naming those that never came)."""
         flow = self.post("config/config_entries/flow",
                          {"handler": "wyoming", "show_advanced_options": False})
         if flow.get("type") != "form":
@@ -342,28 +360,28 @@ class HomeAssistantCore:
         if done.get("type") != "create_entry":
             raise HomeAssistantError(f"wyoming flow did not create an entry: {done}")
         entry_id = done["result"]["entry_id"]
-        entities = self._entry_entities(entry_id)
+        entities = self._entry_entities(entry_id, set(expect))
         by_domain: dict[str, str] = {}
         for entity_id in entities:
             by_domain.setdefault(entity_id.split(".", 1)[0], entity_id)
-        missing = {"stt", "tts", "conversation"} - set(by_domain)
+        missing = set(expect) - set(by_domain)
         if missing:
             raise HomeAssistantError(f"wyoming entry {entry_id} has no {sorted(missing)} "
                                      f"entity (entities: {entities})")
         names = {entity_id: str(self.get(f"states/{entity_id}")["attributes"]
                                 .get("friendly_name", ""))
                  for entity_id in entities}
-        return WyomingEntry(entry_id, str(done["title"]), by_domain["stt"], by_domain["tts"],
-                            by_domain["conversation"], names)
+        return WyomingEntry(entry_id, str(done["title"]), by_domain, names)
 
-    def _entry_entities(self, entry_id: str, timeout: float = 30.0) -> list[str]:
+    def _entry_entities(self, entry_id: str, expect: set[str],
+                        timeout: float = 30.0) -> list[str]:
         """The entry's entities once they have states (the platforms load after the flow)."""
         deadline = time.monotonic() + timeout
         while True:
             entities = [entry["entity_id"] for entry in self.ws("config/entity_registry/list")
                         if entry.get("config_entry_id") == entry_id]
             have = {entity_id.split(".", 1)[0] for entity_id in entities}
-            if {"stt", "tts", "conversation"} <= have or time.monotonic() >= deadline:
+            if expect <= have or time.monotonic() >= deadline:
                 return entities
             time.sleep(0.25)
 
