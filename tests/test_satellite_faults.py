@@ -277,7 +277,7 @@ def test_a_full_disk_keeps_results_in_memory_and_writes_them_later(tiny_disk, ca
 _WRITER = """
 import sys
 from satellite.outbox import Outbox
-outbox, n = Outbox(sys.argv[1]), int(sys.argv[2])
+outbox, n = Outbox(sys.argv[1], 10**6), int(sys.argv[2])  # never full: order is the point
 print("ready", flush=True)
 while True:
     outbox.put("voxhub/soak/intent", '{"n": %d, "pad": "%s"}' % (n, "x" * 2000))
@@ -295,7 +295,11 @@ def test_kill_9_during_outbox_writes_never_leaves_a_corrupt_or_reordered_outbox(
                                 cwd=ROOT, stdout=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        time.sleep(0.5)
+        before = len(list(folder.glob("*.msg")))
+        deadline = time.monotonic() + 20
+        while len(list(folder.glob("*.msg"))) < before + 3 and time.monotonic() < deadline:
+            time.sleep(0.02)  # a busy machine: let it write a few first
+        time.sleep(0.2)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         outbox = Outbox(folder)  # what the restarted satellite finds
