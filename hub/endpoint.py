@@ -209,7 +209,6 @@ class Connection:
             await settle(task)
         self._worker = self._retiring = None
         self._queue = asyncio.Queue()
-        self.state.clear()
 
 
 def _retrieve(task: asyncio.Task) -> None:
