@@ -510,7 +510,7 @@ async def soak(seconds: float, folder: Path) -> dict[str, Any]:
         got = [label_of(str(r.get("text", ""))) for r in recorder.intents.get(sat.name, [])]
         fed = [f.label for f in sat.fed]
         per_sat[sat.name] = match(fed, got)
-        short = {c: c.split()[-1].strip(".").lower()[:6] for c in COMMANDS}
+        short = {c: c.split()[-2].lower() for c in COMMANDS}  # kitchen, garden, desk
         per_sat[sat.name]["sequences"] = {"fed": " ".join(short[x] for x in fed),
                                           "published": " ".join(short[x] for x in got)}
         codes: dict[str, int] = {}
