@@ -112,6 +112,13 @@ async def test_a_spoken_command_turns_home_assistants_light_on_and_says_so_hones
             # Home Assistant stops answering: the reply must not claim the light went off.
             with _frozen(ha):
                 failed = await _say_and_wait(sat, recorder, _command(speech, "off"), 2)
+
+            # Home Assistant is stopped: nothing can have changed, and the reply says so.
+            await asyncio.to_thread(ha.stop)
+            try:
+                down = await _say_and_wait(sat, recorder, _command(speech, "on"), 3)
+            finally:
+                await asyncio.to_thread(ha.restart)
         finally:
             await sat.stop()
     replies = [p.decode() for p in recorder.on(f"voxhub/{NAME}/reply")]
@@ -131,3 +138,7 @@ async def test_a_spoken_command_turns_home_assistants_light_on_and_says_so_hones
     # The request was sent: Home Assistant may still carry it out once it runs again, so the
     # reply may claim neither that it happened nor that nothing changed.
     assert "didn't answer in time" in replies[1] and "Turned" not in replies[1]
+
+    assert down["intent"]["name"] == "HassTurnOn"  # nothing lost on MQTT: the result is there
+    assert down["action"]["status"] == "unreachable" and down["action"]["carried_out"] is False
+    assert "couldn't reach Home Assistant, so nothing was changed" in replies[2]

@@ -186,6 +186,20 @@ class HomeAssistantCore:
             raise RuntimeError(f"Home Assistant did not come up: {err}\n--- {self.log_path} "
                                f"(tail) ---\n{tail}") from err
 
+    def restart(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Start the stopped `hass` again on the same config (already onboarded, same token),
+        as after an update or a power cut."""
+        self.stop()
+        hass = HA_VENV / "bin" / "hass"
+        begin = time.monotonic()
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(hass), "-c", str(self.config_dir), "--log-file", str(self.folder / "ha.log")],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._wait_for_api(begin + timeout)
+        self._wait_running(begin + timeout)
+
     def _wait_for_api(self, deadline: float) -> None:
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
