@@ -358,7 +358,7 @@ class Endpoint:
         if len(self.connections) >= self.limits.max_connections:
             _LOGGER.warning("%r refused: %d clients connected (server.max_connections)", conn,
                             len(self.connections))
-            await self._refuse(conn, writer, Refused(
+            await self._refuse(conn, reader, writer, Refused(
                 f"the hub serves at most {self.limits.max_connections} connections",
                 "too-many-connections"))
             return
@@ -375,6 +375,7 @@ class Endpoint:
                 except ProtocolError as err:
                     _LOGGER.warning("%r: closing connection: %s", conn, err)
                     await conn.send_error(str(err), "protocol")
+                    await _let_the_error_arrive(conn, reader, writer)
                     break
                 if event is None:
                     break
@@ -383,6 +384,7 @@ class Endpoint:
                 except Refused as err:
                     _LOGGER.warning("%r: closing connection: %s", conn, err)
                     await conn.send_error(str(err), err.code)
+                    await _let_the_error_arrive(conn, reader, writer)
                     break
                 del event  # its payload is not kept while the next one is read
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, TimeoutError):
@@ -418,11 +420,12 @@ class Endpoint:
         _LOGGER.debug("%r disconnected", conn)
         self._trim.soon()
 
-    async def _refuse(self, conn: Connection, writer: asyncio.StreamWriter,
-                      err: Refused) -> None:
+    async def _refuse(self, conn: Connection, reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter, err: Refused) -> None:
         with contextlib.suppress(Exception, asyncio.CancelledError):
             async with asyncio.timeout(2.0):
                 await conn.send(Error(text=str(err), code=err.code).event())
+        await _let_the_error_arrive(conn, reader, writer)
         conn.closed = True
         writer.transport.abort()
         with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -496,6 +499,23 @@ _BAD_AUDIO = "bad_audio_stream"
 
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+async def _let_the_error_arrive(conn: Connection, reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter, seconds: float = 1.0) -> None:
+    """Half-close, then discard what the client still sends for a moment (bounded in time).
+
+    Closing a socket that has unread input makes the kernel reset the connection, and a reset
+    can destroy the `error` the client has not read yet: the refused client would see only
+    "connection reset", never why. The connection counts as closed from here: work still
+    running for it stops at its next write."""
+    conn.closed = True
+    with contextlib.suppress(Exception):
+        if writer.can_write_eof():
+            writer.write_eof()
+        async with asyncio.timeout(seconds):
+            while await reader.read(65536):
+                pass
 
 
 async def read_event(reader: asyncio.StreamReader, max_bytes: int) -> Event | None:
