@@ -73,10 +73,10 @@ def test_a_call_naming_something_not_in_the_home_is_not_acted_on(
 def test_without_a_tool_call_the_transcript_is_matched(llm_understander: Any,
                                                        fake_openai: Any, spoken: Any) -> None:
     fake_openai.message = {"role": "assistant",
-                           "content": "Heard: open the garbage door\nReply: OK"}
-    result = llm_understander.understand_audio_sync(spoken("open the garage door"))
+                           "content": "Heard: close the garbage door\nReply: OK"}
+    result = llm_understander.understand_audio_sync(spoken("close the garage door"))
     assert result.targets == ["cover.garage_door"]
-    assert result.intent.name == "HassTurnOn"
+    assert result.intent.name == "HassTurnOff"
 
 
 def test_silence_never_reaches_the_server(llm_understander: Any, fake_openai: Any) -> None:
