@@ -63,6 +63,24 @@ $(STAMPS)/system:
 prepare: install
 	$(VENV)/bin/voxhub prepare
 
+# The Home Assistant add-on image built from this checkout with no network (a wheelhouse and the
+# prepared model data copied in, on a debootstrap stand-in for Home Assistant's base), and its
+# test: the image started as the Supervisor starts an add-on (tests/addon/check_image.py). Both
+# start Docker when it is installed but not running (as root), and install docker.io when it is
+# missing. ADDON_OPTIONAL=1: where Docker cannot be had, say so and succeed. docs/release.md.
+.PHONY: addon-image test-addon
+addon-image: install prepare
+	scripts/addon/build-image.sh
+
+test-addon: install prepare
+	@if [ -n "$(ADDON_OPTIONAL)" ] && ! scripts/addon/docker-up.sh; then \
+	  echo "test-addon: NOT RUN: no Docker on this machine, the add-on image was not tested"; \
+	else \
+	  scripts/addon/build-image.sh && \
+	  $(PY) -m pytest -q -p no:cacheprovider tests/addon/check_image.py && \
+	  cat build/addon/measurements.json; \
+	fi
+
 # Real Home Assistant Core for the end-to-end tests, in a venv of its own (docs/pins.md).
 ha-core: $(STAMPS)/ha-core
 

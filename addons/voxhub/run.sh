@@ -12,7 +12,22 @@ set -e
 
 # The port inside the container; config.yaml maps it to the host. VOXHUB_PORT exists for tests.
 PORT="${VOXHUB_PORT:-10200}"
-DATA_DIR="${VOXHUB_DATA:-/usr/share/voxhub}"
+
+# The model data baked into the image is the same on every machine and read-only; the hub's data
+# directory is the add-on's own folder in /data, which survives restarts and updates. It reads
+# the baked data through links, and writes there what belongs to this machine: Kokoro rewritten
+# for this CPU (at the first start, and again after a move to a CPU that needs another rewrite:
+# the file's name records the rewrite) and the intent index cache.
+SHIPPED="${VOXHUB_SHIPPED_DATA:-/usr/share/voxhub}"
+DATA_DIR="${VOXHUB_ADDON_DATA:-/data/voxhub}"
+mkdir -p "${DATA_DIR}/kokoro"
+for item in "${SHIPPED}"/kokoro/*; do
+    [[ -e "${item}" ]] || continue
+    ln -sfn "${item}" "${DATA_DIR}/kokoro/${item##*/}"
+done
+if [[ -d "${SHIPPED}/whisper" ]]; then
+    ln -sfn "${SHIPPED}/whisper" "${DATA_DIR}/whisper"
+fi
 
 args=(
     hub

@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -226,8 +227,9 @@ def load_home(path: str | Path) -> Home:
 
 
 def example_home_path() -> Path:
-    """The example home shipped in the repository's config/ folder."""
-    return Path(__file__).resolve().parents[2] / "config" / "home.yaml"
+    """The example home, shipped as package data so that any install finds it (a wheel, the
+    add-on image), not only a source checkout; the repository's config/home.yaml links here."""
+    return Path(str(resources.files("hub.intents").joinpath("example_home.yaml")))
 
 
 class HomeSource(Protocol):

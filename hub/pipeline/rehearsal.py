@@ -26,6 +26,7 @@ import numpy as np
 from wyoming.client import AsyncClient
 from wyoming.tts import Synthesize, SynthesizeVoice
 
+from hub.intents.home import example_home_path
 from voxhub.audio import float_to_pcm16, pcm_to_float, resample, write_wav
 
 _LOGGER = logging.getLogger(__name__)
@@ -122,10 +123,8 @@ class HubProcess:
         self.uri = f"tcp://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        home = Path(__file__).resolve().parents[2] / "config" / "home.yaml"
-        args = [sys.executable, "-m", "voxhub.cli", "hub", "--uri", self.uri]
-        if home.exists():
-            args += ["--home", str(home)]
+        args = [sys.executable, "-m", "voxhub.cli", "hub", "--uri", self.uri,
+                "--home", str(example_home_path())]
         if self.mqtt_port:
             args += ["--set", f"mqtt.embedded_port={self.mqtt_port}"]
         return args + self.extra_args
