@@ -26,21 +26,26 @@ base="$("$root/scripts/addon/standin-base.sh")"
 version="$("$py" -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["version"])' \
     addons/voxhub/config.yaml)"
 
-# The wheelhouse persists between runs (pip only adds what is new); this checkout's own wheel is
-# rebuilt every time, since its version does not change with every commit.
+# The wheelhouse persists between runs (pip only adds what is new). This checkout's own wheel is
+# rebuilt every time (its version does not change with every commit), reproducibly: with the
+# same sources it is the same file, and the old one is kept, so Docker's cache still holds.
+epoch="$(git log -1 --format=%ct 2>/dev/null || echo 315532800)"
 mkdir -p "$work/wheels" "$work/dist"
-rm -f "$work"/wheels/voxhub-*.whl "$work"/dist/voxhub-*.whl
-"$py" -m pip wheel -q --no-deps --no-build-isolation -w "$work/dist" . >&2
+rm -rf "$work/dist"/*
+SOURCE_DATE_EPOCH="$epoch" "$py" -m pip wheel -q --no-deps --no-build-isolation \
+    -w "$work/dist" . >&2
 wheel="$(ls "$work"/dist/voxhub-"$version"-*.whl)"
+if ! cmp -s "$wheel" "$work/wheels/${wheel##*/}"; then
+    cp "$wheel" "$work/wheels/"
+fi
 "$py" -m pip wheel -q -w "$work/wheels" "voxhub[hub,whisper-base] @ file://$wheel" 2>&1 \
     | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
-test -f "$work/wheels/${wheel##*/}"
 
 context="$work/context"
 rm -rf "$context"
 cp -a addons/voxhub "$context"
 cp -al "$work/wheels" "$context/local/wheels"
-touch "$context/local/wheels/complete"  # the whole wheelhouse: install with --no-index
+touch -d "@$epoch" "$context/local/wheels/complete"  # the whole wheelhouse: --no-index
 portable=(kokoro/kokoro-v1.0.int8.onnx kokoro/kokoro-v1.0.int8.sha256 kokoro/voices whisper/base)
 for item in "${portable[@]}"; do
     if [[ -e "$data/$item" ]]; then
