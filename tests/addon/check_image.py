@@ -101,10 +101,15 @@ def _container_log(name: str) -> str:
     return done.stdout + done.stderr
 
 
+#: Every container started here, removed at the end whatever happened.
+CONTAINERS: list[str] = []
+
+
 def _start(network: str, data: Path, label: str) -> Start:
     """Start the add-on with `data` as /data and wait until it answers `describe`."""
     name = f"voxhub-addon-test-{label}-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
+    CONTAINERS.append(name)
     docker("run", "-d", "--init", "--name", name, "--hostname", name, "--network", network,
            "-p", "127.0.0.1::10200", "-e", f"SUPERVISOR_TOKEN={TOKEN}",
            "-v", f"{data}:/data", "--health-interval", "5s", IMAGE)
@@ -149,6 +154,7 @@ def addon(tmp_path_factory) -> Iterator[dict]:
     network = f"voxhub-addon-test-{uuid.uuid4().hex[:6]}"
     docker("network", "create", network)
     supervisor = f"{network}-supervisor"
+    CONTAINERS.append(supervisor)
     starts: dict[str, Start] = {}
     try:
         docker("run", "-d", "--name", supervisor, "--network", network,
@@ -159,9 +165,8 @@ def addon(tmp_path_factory) -> Iterator[dict]:
         yield {"first": first, "data": data, "network": network, "starts": starts,
                "supervisor_log": supervisor_log / "requests.jsonl"}
     finally:
-        for start in starts.values():
-            docker("rm", "-f", start.name, timeout=60, check=False)
-        docker("rm", "-f", supervisor, timeout=60, check=False)
+        for name in CONTAINERS:
+            docker("rm", "-f", name, timeout=60, check=False)
         docker("network", "rm", network, timeout=60, check=False)
         if starts:
             MEASUREMENTS.parent.mkdir(parents=True, exist_ok=True)
