@@ -30,7 +30,8 @@ async def test_satellite_finds_the_advertised_hub():
     advertiser = await advertise(name, 10701)
     try:
         uri = await find_hub(timeout=5)
-        assert uri == f"tcp://{default_addresses()[0]}:10701"
+        # Any of the hub's advertised addresses (a machine with Docker also has docker0).
+        assert uri in {f"tcp://{address}:10701" for address in default_addresses()}
     finally:
         await advertiser.close()
 
@@ -42,7 +43,8 @@ async def test_readvertising_replaces_instead_of_duplicating():
     try:
         assert first.closed, "the earlier advertisement of the same name must be withdrawn"
         hubs = _ours(await browse_hubs(timeout=2), name)
-        assert [(hub.port, hub.host) for hub in hubs] == [(10703, default_addresses()[0])]
+        assert [hub.port for hub in hubs] == [10703]
+        assert hubs[0].host in default_addresses()
         assert second.service_name == f"{name}.{SERVICE_TYPE}", "the name never changes"
     finally:
         await second.close()
