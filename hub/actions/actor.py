@@ -65,6 +65,12 @@ class Actor(ABC):
         """Release connections at shutdown."""
 
 
+def answered_from_home_model(result: UnderstandingResult) -> UnderstandingResult:
+    """A question the hub answered from its home model: nothing to carry out."""
+    return replace(result, action=ActionOutcome("hub", ActionStatus.ANSWERED, True,
+                                                list(result.targets)))
+
+
 class MqttActor(Actor):
     by = "mqtt"
 
@@ -72,8 +78,7 @@ class MqttActor(Actor):
                    area: str | None) -> UnderstandingResult:
         assert result.intent is not None
         if result.intent.name in QUERIES:
-            return replace(result, action=ActionOutcome("hub", ActionStatus.ANSWERED, True,
-                                                        list(result.targets)))
+            return answered_from_home_model(result)
         return replace(result, action=ActionOutcome("mqtt", ActionStatus.PUBLISHED, False,
                                                     list(result.targets)))
 
@@ -85,8 +90,7 @@ class NoActor(Actor):
                    area: str | None) -> UnderstandingResult:
         assert result.intent is not None
         if result.intent.name in QUERIES:
-            return replace(result, action=ActionOutcome("hub", ActionStatus.ANSWERED, True,
-                                                        list(result.targets)))
+            return answered_from_home_model(result)
         return replace(result, reply=NOTHING_ACTS,
                        action=ActionOutcome("none", ActionStatus.NOT_CARRIED_OUT,
                                             error="intents.act is none"))
