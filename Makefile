@@ -19,13 +19,16 @@ demo: install prepare
 
 test: install system prepare ha-core
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15
+	$(MAKE) --no-print-directory test-addon ADDON_OPTIONAL=1
 
 bench: install system prepare
 	$(PY) benchmarks/tts.py
 	$(PY) benchmarks/understanding.py
 	$(PY) benchmarks/e2e.py
 	$(PY) benchmarks/satellite.py
+	$(PY) benchmarks/answers.py
 
 # Faults and time: satellites, a TTS client and an abusive client against a real hub and
 # Mosquitto for SOAK_S seconds (default 600), with kill -9 of broker, satellite and hub; prints JSON.
@@ -34,8 +37,10 @@ SOAK_S ?= 600
 soak: install system prepare
 	SOAK_S=$(SOAK_S) $(PY) benchmarks/soak.py
 
+# ruff, and mypy on hub/, satellite/ and voxhub/ (pyproject.toml's [tool.mypy]).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(PY) -m mypy
 
 install: $(STAMPS)/install
 
@@ -68,9 +73,14 @@ prepare: install
 # test: the image started as the Supervisor starts an add-on (tests/addon/check_image.py). Both
 # start Docker when it is installed but not running (as root), and install docker.io when it is
 # missing. ADDON_OPTIONAL=1: where Docker cannot be had, say so and succeed. docs/release.md.
-.PHONY: addon-image test-addon
+.PHONY: addon-image test-addon addon-folder
 addon-image: install prepare
 	scripts/addon/build-image.sh
+
+# A local add-on of this checkout for a Home Assistant host (no prebuilt image needed): copy the
+# folder it prints into the host's /addons share (addons/voxhub/DOCS.md, "As a local add-on").
+addon-folder: install
+	scripts/addon/local-addon.sh
 
 test-addon: install prepare
 	@if [ -n "$(ADDON_OPTIONAL)" ] && ! scripts/addon/docker-up.sh; then \

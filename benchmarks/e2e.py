@@ -38,13 +38,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hub.pipeline.rehearsal import (  # noqa: E402
-    HubProcess,
-    Run,
-    TimedSatellite,
-    build_recording,
-    free_port,
-)
+from rehearsal.hub_process import HubProcess  # noqa: E402
+from rehearsal.ports import free_port  # noqa: E402
+from rehearsal.speech import build_recording  # noqa: E402
+from rehearsal.timed_satellite import Run, TimedSatellite  # noqa: E402
 
 #: (command, expected intent) — commands the example home (config/home.yaml) can carry out.
 COMMANDS = [
@@ -54,8 +51,9 @@ COMMANDS = [
     ("Set the bedroom light to fifty percent.", "HassLightSet"),
     ("What time is it?", "HassGetCurrentTime"),
 ]
-REFERENCE = {"name": "no early answer, 1.0 s silence (Home Assistant's default endpointing)",
-             "endpointing": {"early_answer": False, "silence_s": 1.0}}
+REFERENCE_NAME = "no early answer, 1.0 s silence (Home Assistant's default endpointing)"
+#: The reference's endpointing, added to each of its run-pipelines.
+REFERENCE_ENDPOINTING = {"early_answer": False, "silence_s": 1.0}
 #: Commands for the house of tests/plugins/ha_core.py; each one changes a light's state.
 HA_COMMANDS = [
     ("Turn on the kitchen lights.", "HassTurnOn"),
@@ -148,7 +146,7 @@ async def satellite_part(args: argparse.Namespace, work: Path) -> dict[str, Any]
         # Reported on its own as the cold case: every reply rendered, nothing cached.
         cold, _ = await run_satellites(hub.uri, [warm])
         ours, wake = await run_satellites(hub.uri, [single])
-        reference, _ = await run_satellites(hub.uri, [single], REFERENCE["endpointing"])
+        reference, _ = await run_satellites(hub.uri, [single], REFERENCE_ENDPOINTING)
         many, _ = await run_satellites(hub.uri, concurrent)
     finally:
         hub.stop()
@@ -167,7 +165,7 @@ async def satellite_part(args: argparse.Namespace, work: Path) -> dict[str, Any]
         "commands": n_single,
         "wake_detected": wake,
         **{k: v for k, v in result.items() if k != "commands"},
-        "reference": {"name": REFERENCE["name"], **ref},
+        "reference": {"name": REFERENCE_NAME, **ref},
         "latency_ratio_to_reference": rounded(ratio),
         "early_answer_saves_s_median": rounded(ref["latency_s_median"] - result["latency_s_median"])
         if ratio else None,

@@ -32,7 +32,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,8 +45,11 @@ sys.path.insert(0, str(ROOT))
 
 import aiomqtt  # noqa: E402
 import yaml  # noqa: E402
+from wyoming.pipeline import PipelineStage, RunPipeline  # noqa: E402
 
-from hub.pipeline.rehearsal import HubProcess, build_recording, free_port, speak  # noqa: E402
+from rehearsal.hub_process import HubProcess  # noqa: E402
+from rehearsal.ports import free_port, wait_port  # noqa: E402
+from rehearsal.speech import build_recording, speak  # noqa: E402
 from voxhub.audio import read_wav  # noqa: E402
 
 COMMANDS = ["Turn on the kitchen lights.", "Turn off the garden lights.", "Turn on the desk fan."]
@@ -111,13 +113,7 @@ class Broker:
         self.proc = subprocess.Popen(["mosquitto", "-c", str(self.config)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _CHILDREN.append(self.proc)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
+        wait_port(self.port, 10)
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -266,11 +262,11 @@ class Recorder:
                     await client.subscribe("voxhub/+/error", qos=1)
                     self.connected.set()
                     async for message in client.messages:
-                        _, name, kind = str(message.topic).split("/", 2)
+                        _, name, leaf = str(message.topic).split("/", 2)
                         payload = message.payload if isinstance(message.payload, bytes) else b""
                         with contextlib.suppress(ValueError):
                             data = json.loads(payload)
-                            (self.intents if kind == "intent" else self.errors).setdefault(
+                            (self.intents if leaf == "intent" else self.errors).setdefault(
                                 name, []).append(data)
             except aiomqtt.MqttError:
                 self.connected.clear()
@@ -311,8 +307,8 @@ def _junk(rng: random.Random) -> list[bytes]:
     if kind == 3:
         return [b'{"type": "synthesize", "data": {"text": "\xff\xfe\xc3"}}\n']  # not UTF-8
     if kind == 4:
-        return [json.dumps({"type": "run-pipeline", "data": {"start_stage": "asr",
-                                                             "end_stage": "tts"}}).encode()
+        run = RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS).event()
+        return [json.dumps({"type": run.type, "data": run.data}).encode()
                 + b"\n"]  # a run that never sends audio
     return [b'{"type": "ping"}\n{"type": "describe"', b"}\n" + rng.randbytes(64)]
 

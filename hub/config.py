@@ -11,14 +11,15 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.answers.config import AnswersConfig
 from hub.asr.config import AsrConfig
-from hub.home_assistant_config import HomeAssistantConfig
 from hub.intents.config import IntentsConfig
-from hub.mqtt_config import MqttConfig
-from hub.pipeline_config import PipelineConfig
+from hub.intents.home_assistant_config import HomeAssistantConfig
+from hub.mqtt.config import MqttConfig
+from hub.pipeline.config import PipelineConfig
 from hub.tts.config import TtsConfig
 from hub.wake.config import WakeConfig
-from voxhub.configfile import ConfigError, load_file, setting
+from voxhub.configfile import ConfigError, Derived, load_file, read_secret, setting
 
 
 def default_data_dir() -> Path:
@@ -57,6 +58,27 @@ class ServerConfig:
     max_buffered_bytes: int = setting(32 * 1024 * 1024, "Bytes of requests one client may "
                                       "have waiting for an answer; more closes it with an "
                                       "error (code buffer-full).", minimum=1024)
+    max_events_per_s: float = setting(200.0, "Events a second one client is read at once "
+                                      "it has spent event_burst: the hub then stops reading "
+                                      "its socket for a while (TCP slows the sender; nothing "
+                                      "is refused), so a flood cannot take the hub's time "
+                                      "from other clients. Every 8 kB of an event counts as "
+                                      "one more event. Satellites send 16–100 a second.",
+                                      minimum=10.0, maximum=100000.0)
+    event_burst: int = setting(1000, "Events one client may send at once before "
+                               "max_events_per_s applies (a command's whole audio replayed "
+                               "after a reconnection fits).", minimum=10, maximum=1000000)
+    max_connections_per_s: float = setting(10.0, "New connections a second one host (IP "
+                                           "address) may open once it has opened "
+                                           "connection_burst: one more is answered with an "
+                                           "error (code too-many-connections) and closed "
+                                           "before anything it sent is read, so a client that "
+                                           "reconnects to flood cannot take the hub's time "
+                                           "from others. Home Assistant opens one a request.",
+                                           minimum=0.1, maximum=100000.0)
+    connection_burst: int = setting(100, "Connections one host may open at once before "
+                                    "max_connections_per_s applies.", minimum=1,
+                                    maximum=1000000)
     token: str | None = setting(None, "Shared token that clients present in a first `auth` "
                                 "event (see docs/satellite.md). Empty: token_file, then "
                                 "$VOXHUB_TOKEN; none of them: no authentication, as Home "
@@ -80,14 +102,7 @@ class ServerConfig:
         if self.token and self.token.strip():
             return self.token.strip()
         if self.token_file is not None:
-            try:
-                token = self.token_file.read_text(encoding="utf-8").strip()
-            except OSError as err:
-                raise ConfigError(f"server.token_file: cannot read {self.token_file}: "
-                                  f"{err.strerror or err}") from err
-            if not token:
-                raise ConfigError(f"server.token_file: {self.token_file} is empty")
-            return token
+            return read_secret(self.token_file, "server.token_file")
         return os.environ.get("VOXHUB_TOKEN", "").strip() or None
 
     def tls_context(self) -> ssl.SSLContext | None:
@@ -107,6 +122,12 @@ class ServerConfig:
 
 @dataclass
 class HubConfig:
+    language: str = setting(Derived("en"), "The home's language (en, es, fr, it, pt, pt-BR, "
+                            "en-GB…): it chooses the recognizer model (asr.model), the "
+                            "language the recognizer hears (asr.language), Home Assistant's "
+                            "intents and replies (intents.language) and the default voice "
+                            "(tts.voice); each can still be written. Left out: English, or "
+                            "intents.language when that is written. README: Languages.")
     data_dir: Path | None = setting(None, "Model data directory (default $VOXHUB_DATA or "
                                     "~/.local/share/voxhub).")
     log_level: str = setting("info", "Logging level.",
@@ -115,6 +136,9 @@ class HubConfig:
     tts: TtsConfig = setting(TtsConfig, "Text to speech.")
     asr: AsrConfig = setting(AsrConfig, "Speech recognition.")
     intents: IntentsConfig = setting(IntentsConfig, "Intents, the home model and replies.")
+    answers: AnswersConfig = setting(AnswersConfig, "Spoken answers to what is not a command "
+                                     "for this home (a language model or Home Assistant's "
+                                     "agent).")
     pipeline: PipelineConfig = setting(PipelineConfig, "The satellite pipeline.")
     wake: WakeConfig = setting(WakeConfig, "Wake words offered to Home Assistant's own "
                                "satellites and pipelines (the `wake` program).")
@@ -128,6 +152,9 @@ class HubConfig:
         if unknown:
             raise ValueError(f"server.programs: unknown program '{unknown[0]}'; allowed: "
                              f"{', '.join(sorted(known))}")
+        from hub import languages
+
+        languages.apply(self)
 
     @property
     def data_path(self) -> Path:

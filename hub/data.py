@@ -8,7 +8,6 @@ Everything here is idempotent: a second run only checks.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import importlib
 import importlib.util
@@ -67,7 +66,7 @@ def ensure_kokoro_onnx(data_dir: Path) -> Path:
         except ModuleNotFoundError as err:
             raise DataError(f"package '{name.replace('_', '-')}' is missing: install the hub "
                             "extra (pip install 'voxhub[hub]')") from err
-        parts.append(Path(module.__file__).parent / "part.bin")
+        parts.append(Path(str(module.__file__)).parent / "part.bin")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     with partial.open("wb") as out:
@@ -186,24 +185,3 @@ def prepare(data_dir: Path, cpu_rewrite: bool = True) -> dict[str, Path]:
         _LOGGER.warning("Kokoro's rewrite for this CPU failed, the hub will run the model as "
                         "shipped: %s", err)
     return paths
-
-
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="data directory (default $VOXHUB_DATA or "
-                        "~/.local/share/voxhub)")
-    parser.add_argument("--portable", action="store_true", help="only the data that suits any "
-                        "machine: no Kokoro rewrite for this CPU (for images built once)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from hub.config import default_data_dir
-
-    data_dir = args.data_dir or default_data_dir()
-    try:
-        paths = prepare(data_dir, cpu_rewrite=not args.portable)
-    except DataError as err:
-        print(f"voxhub prepare: {err}")
-        return 1
-    for name, path in paths.items():
-        print(f"{name}: {path}")
-    return 0

@@ -17,7 +17,7 @@ import sys
 import time
 import wave
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ def block_bytes(chunk_ms: int) -> int:
 # ----------------------------------------------------------------------------- sources
 
 
-async def command_source(command: str, chunk_ms: int = 30) -> AsyncIterator[bytes]:
+async def command_source(command: str, chunk_ms: int = 30) -> AsyncGenerator[bytes, None]:
     """Blocks of the command's stdout; ends when the command exits (the caller may restart it).
 
     Its stderr is read all along: arecord prints a line per overrun, and a pipe nobody reads
@@ -95,7 +95,7 @@ def load_wav_16k(path: str | Path) -> bytes:
 
 
 async def file_source(path: str | Path, chunk_ms: int = 30, realtime: bool = True,
-                      tail_silence_s: float = 0.0) -> AsyncIterator[bytes]:
+                      tail_silence_s: float = 0.0) -> AsyncGenerator[bytes, None]:
     """A WAV file (then optional silence), at the speed of speech or as fast as consumed."""
     pcm = load_wav_16k(path) + bytes(int(tail_silence_s * RATE) * WIDTH)
     size = block_bytes(chunk_ms)
@@ -111,7 +111,7 @@ async def file_source(path: str | Path, chunk_ms: int = 30, realtime: bool = Tru
         yield pcm[offset:offset + size]
 
 
-async def stdin_source(chunk_ms: int = 30) -> AsyncIterator[bytes]:
+async def stdin_source(chunk_ms: int = 30) -> AsyncGenerator[bytes, None]:
     """Raw PCM piped into the satellite."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -304,7 +304,7 @@ def make_sink(config: SatelliteConfig) -> Sink:
     return CommandSink(snd.command, snd.rate, snd.volume)
 
 
-def make_source(config: SatelliteConfig) -> Callable[[], AsyncIterator[bytes]]:
+def make_source(config: SatelliteConfig) -> Callable[[], AsyncGenerator[bytes, None]]:
     mic = config.mic
     if mic.source == "file":
         if mic.file is None:

@@ -30,17 +30,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--snd-file", type=Path, metavar="OUT.wav",
                         help="write everything played to a WAV file instead of the speaker")
     parser.add_argument("--snd-command", metavar="CMD", help="playback command")
-    parser.add_argument("--mqtt", metavar="URL", help="MQTT broker, mqtt[s]://user:pass@host:port")
+    parser.add_argument("--mqtt", metavar="URL", help="MQTT broker, mqtt[s]://[user@]host:port "
+                        "(the password in mqtt.password_file or $VOXHUB_MQTT_PASSWORD, never "
+                        "on the command line)")
     parser.add_argument("--no-sounds", action="store_true", help="no awake/done/error chimes")
     parser.add_argument("--remove-discovery", action="store_true",
                         help="remove this satellite's Home Assistant device and exit")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any setting (config/satellite.yaml lists them), e.g. "
+                        "--set conversation.no_speech_timeout_s=8")
     parser.add_argument("--print-config", action="store_true",
                         help="print the effective configuration and exit")
 
 
+#: Where each secret goes instead of the command line (`voxhub.secret_flags`).
+SECRET_ELSEWHERE = {
+    "token": "use {section}.token_file or $VOXHUB_HUB_TOKEN (or set {key} in the --config file)",
+    "password": "use {section}.password_file or $VOXHUB_MQTT_PASSWORD",
+}
+#: Where a broker URL's password goes instead.
+URL_PASSWORD_ELSEWHERE = ("give the URL without it (mqtt://user@host:port) and the password "
+                          "in mqtt.password_file or $VOXHUB_MQTT_PASSWORD")
+
+
 def build_config(args: argparse.Namespace):
     from satellite.config import load_satellite_config
-    from voxhub.configfile import override
+    from voxhub.configfile import override, set_item
+    from voxhub.secret_flags import refuse_secret
 
     config = load_satellite_config(args.config)
     flags: list[tuple[str, object]] = [
@@ -63,7 +79,12 @@ def build_config(args: argparse.Namespace):
         flags.append(("sounds.enabled", False))
     for key, value in flags:
         if value is not None:
+            refuse_secret(key, value, f"--{key}", SECRET_ELSEWHERE, URL_PASSWORD_ELSEWHERE)
             config = override(config, key, value, source=f"--{key}")
+    for item in args.set:
+        key, value = set_item(item)
+        refuse_secret(key, value, f"--set {key}", SECRET_ELSEWHERE, URL_PASSWORD_ELSEWHERE)
+        config = override(config, key, value, source=f"--set {key}")
     return config
 
 
@@ -116,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         # than dying and leaving Home Assistant to wait for the broker's last will.
         satellite = Satellite(config)
         task = asyncio.current_task()
+        assert task is not None  # main() runs as asyncio.run's task
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from voxhub.configfile import load_file, setting
+from voxhub.configfile import load_file, read_secret, setting
+from voxhub.wake_word_config import WakeWordConfig
 
 
 def default_state_dir() -> Path:
@@ -135,14 +136,6 @@ class SndConfig:
 
 
 @dataclass
-class WakeWordConfig:
-    model: str = setting("okay_nabu", "Built-in microWakeWord model (okay_nabu, hey_jarvis, "
-                         "hey_mycroft, alexa) or path to a model's .json.")
-    threshold: float | None = setting(None, "Detection threshold 0–1 (empty: the model's "
-                                      "own cut-off).", minimum=0.0, maximum=1.0)
-
-
-@dataclass
 class WakeConfig:
     words: list[WakeWordConfig] = setting(factory=lambda: [WakeWordConfig()],
                                           doc="Wake words listened for at once.")
@@ -159,6 +152,8 @@ class SoundsConfig:
     awake: Path | None = setting(None, "WAV played on wake (empty: a short built-in chime).")
     done: Path | None = setting(None, "WAV played when the command was heard.")
     error: Path | None = setting(None, "WAV played when the hub is unreachable.")
+    follow_up: Path | None = setting(None, "WAV played when the satellite listens again "
+                                     "without the wake word (empty: a short built-in chime).")
     enabled: bool = setting(True, "Play the awake/done/error sounds at all.")
 
 
@@ -176,15 +171,26 @@ class ConversationConfig:
                                     "needs to notice a second of silence): 2 halves its CPU "
                                     "on a Pi Zero.", minimum=1, maximum=4)
     reply_timeout_s: float = setting(30.0, "Give up waiting for the hub's answer.", minimum=1.0)
+    follow_up_s: float = setting(5.0, "After a reply that asks something (it ends with a "
+                                 "question mark, or the hub marks it continue_conversation: "
+                                 "\"Did you mean …?\", an answer that wants more), listen "
+                                 "again without the wake word this long for speech to start, "
+                                 "carrying the conversation id; nothing said: back to idle. "
+                                 "0: off.", minimum=0.0, maximum=30.0)
 
 
 @dataclass
 class SatMqttConfig:
-    url: str | None = setting(None, "Broker URL (mqtt://user:pass@host:1883, mqtts:// for TLS). "
-                              "Empty: no MQTT.")
+    url: str | None = setting(None, "Broker URL (mqtt://user@host:1883, mqtts:// for TLS; "
+                              "a password in it is accepted here, refused in --mqtt). Empty: "
+                              "no MQTT.")
     ca_file: Path | None = setting(None, "CA certificate for mqtts:// (empty: system CAs).")
     username: str | None = setting(None, "Username (overrides the URL's).")
-    password: str | None = setting(None, "Password (overrides the URL's).")
+    password: str | None = setting(None, "Password (overrides the URL's). Empty: "
+                                   "password_file, then $VOXHUB_MQTT_PASSWORD, then the URL's. "
+                                   "Masked by --print-config. Prefer password_file.")
+    password_file: Path | None = setting(None, "File holding the broker password (one line, "
+                                         "readable by the satellite's user only).")
     topic_prefix: str = setting("voxhub", "Topics are <prefix>/<satellite>/….")
     discovery: bool = setting(True, "Announce the satellite to Home Assistant (MQTT discovery); "
                               "false removes the announcement.")
@@ -192,6 +198,19 @@ class SatMqttConfig:
     outbox_max: int = setting(1000, "Messages kept on disk while the broker is unreachable "
                               "(the oldest go first beyond this).", minimum=1)
     keepalive_s: int = setting(30, "MQTT keepalive.", minimum=5)
+
+    def __post_init__(self) -> None:
+        if self.password_file is not None and not self.password:
+            self.resolve_password()  # a file that cannot be read stops start-up, named
+
+    def resolve_password(self) -> str | None:
+        """The broker password from the config, password_file or $VOXHUB_MQTT_PASSWORD (None:
+        the URL's, if any); read when needed, never stored in anything printed or logged."""
+        if self.password:
+            return self.password
+        if self.password_file is not None:
+            return read_secret(Path(self.password_file), "mqtt.password_file")
+        return os.environ.get("VOXHUB_MQTT_PASSWORD") or None
 
 
 @dataclass

@@ -1,135 +1,137 @@
 """The satellite's main loop: microphone → wake word → hub → speaker, with MQTT beside it.
 
-States: idle (listening for the wake word only), listening (streaming the command to the hub),
-thinking (the hub is working), speaking (playing the reply), error (the hub is unreachable).
-
-What the anchors got wrong and this loop does instead:
+The states (idle, listening, follow-up, thinking, speaking, error) and which may follow which
+are satellite/state.py's; this module decides when to change them. What it does that other
+satellites do not:
 - The command's start is never clipped: the last `wake.preroll_s` of audio before the detection
-  goes to the hub first.
-- The awake chime never reaches the hub: microphone audio captured while it plays is replaced by
-  silence (the same length, so the hub's timing is unchanged).
+  goes to the hub first; the awake chime never reaches it (satellite/stream.py).
 - Streaming stops as soon as the hub says the command ended, and a local VAD stops it anyway
   after a longer silence, so the microphone is never left open for ten seconds.
 - The wake word during a reply stops the reply (barge-in) and starts a new command.
 - A lost hub is announced once (sound and MQTT error) and the satellite recovers by itself.
-- A command whose hub goes away before it answered (no `intent-result` yet) is not lost: its
-  audio is kept (a command is at most `max_command_s`, ~0.5 MB), and sent again, once, to the hub
-  or a fallback that answers within `hub.replay_window_s`; the user keeps talking meanwhile.
-  Otherwise the error chime and an MQTT error (`command-lost`) say it was not carried out. A
-  command the hub had answered is never sent twice.
-- A microphone command that runs but sends nothing for `mic.stall_timeout_s` is restarted.
+- A command whose hub goes away before it answered is kept and sent again, once, to a hub back
+  within `hub.replay_window_s` (satellite/replay.py); otherwise the error chime and an MQTT
+  error (`command-lost`) say it was not carried out.
+- A reply that asks something ("Did you mean …?", or a result marked continue_conversation) is
+  followed by `conversation.follow_up_s` of listening without the wake word, with the result's
+  conversation id in the run, so that a plain "yes" answers it; nothing said: back to idle,
+  quietly (no done chime, no error).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
-from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.tts import Synthesize, SynthesizeVoice
 
-from satellite.audio import RATE, FileSink, Sink, make_sink, make_source
+from satellite import hub_events
+from satellite.audio import RATE, FileSink, Sink, make_sink
+from satellite.commands import obey
 from satellite.config import SatelliteConfig
+from satellite.hooks import Hooks
 from satellite.hub_client import HubClient
+from satellite.microphone import Microphone
 from satellite.player import Player
 from satellite.preroll import preroll_audio
+from satellite.publisher import Publisher, make_publisher
+from satellite.replay import CommandKeeper
 from satellite.sounds import Sounds
-from satellite.vad import SpeechTracker
+from satellite.state import Exchange, HubLink, State, StateMachine, StateObserver
+from satellite.stream import NO_ANSWER, CommandStream
+from satellite.tasks import Tasks
 from satellite.wake import Detection, WakeWordDetector
+from voxhub.protocol import ErrorCode, EventType, WyomingType, run_error_of
 
 _LOGGER = logging.getLogger(__name__)
 
-IDLE, LISTENING, THINKING, SPEAKING, ERROR = "idle", "listening", "thinking", "speaking", "error"
-#: Events of a reply that may still be in flight after the satellite interrupted it.
-_REPLY_TAIL = {"audio-start", "audio-chunk", "audio-stop", "synthesize", "run-end"}
-#: MQTT switch payloads (Home Assistant sends ON/OFF).
-_SWITCH = {"ON": True, "TRUE": True, "1": True, "MUTE": True,
-           "OFF": False, "FALSE": False, "0": False, "UNMUTE": False}
-#: The longest wait before restarting a failing microphone command.
-_MIC_RETRY_MAX_S = 30.0
-
-
-class MicStalled(Exception):
-    """The microphone command runs but sends nothing."""
-
-
-@dataclass
-class Command:
-    """What the satellite holds of the command in flight, to replay it to a hub that is back."""
-
-    run: Event
-    audio: list[bytes] = field(default_factory=list)
-    ended: bool = False  # audio-stop was due (the command's end was heard)
-    answered: bool = False  # intent-result arrived: never send it again
-    replayed: bool = False
+#: Why the state is held where it is while a new command starts (no idle in between).
+_BARGE_IN, _FOLLOW_UP_STARTING = "barge-in", "follow-up starting"
 
 
 class Satellite:
+    """One satellite. Others follow it through `on_state` and `hooks` (microphone blocks,
+    wake words, hub events); `run_endpointing` is added to every run's endpointing."""
+
     def __init__(self, config: SatelliteConfig, sink: Sink | None = None) -> None:
         self.config = config
         self.sink = sink or make_sink(config)
         self.sounds = Sounds(config.sounds, self.sink.rate)
         self.wake = WakeWordDetector(config.wake)
-        self.vad = SpeechTracker(stride=config.conversation.local_vad_stride)
+        self.stream = CommandStream(config.conversation)
         self.hub = HubClient(config.hub, self._on_hub_event, self._on_hub_status)
         self.player = Player(self.sink, self._on_playing)
-        self.mqtt: Any = None
-        if config.mqtt.url:
-            from satellite.mqtt import SatelliteMqtt
-            self.mqtt = SatelliteMqtt(config.mqtt, config.satellite_name, config.slug, config.area,
-                                      config.state_path / "outbox" / config.slug,
-                                      self._on_command)
-        self.state = IDLE
-        self.state_history: list[str] = [IDLE]
+        self.tasks = Tasks()
+        self.microphone = Microphone(config)
+        self.states = StateMachine(State.IDLE)
+        self.hooks = Hooks()
+        self.mqtt: Publisher = make_publisher(config, partial(obey, self))  # MQTT commands
+        self.states.on_state(self.mqtt.on_state)
+        self.run_endpointing: dict[str, float | bool] = {}
+        self.link = HubLink.UNKNOWN
         self.muted = config.muted
-        self.hub_ok: bool | None = None
         self.audio_s = 0.0
         self.detections: list[Detection] = []
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="satellite-dsp")
+        self.keeper = CommandKeeper(config.hub, self.hub, self.tasks.spawn, self._replayed,
+                                    self._command_lost)
         preroll_blocks = max(1, round(config.wake.preroll_s * 1000 / config.mic.chunk_ms))
         self._preroll: deque[bytes] = deque(maxlen=preroll_blocks)
         self._streaming = False
-        self._stream_s = 0.0
-        self._blank_samples = 0
-        self._expect: str | None = None  # "run" or "announce": what the hub still owes us
-        self._last_hub_event = 0.0
-        self._drop_tail = False  # barge-in: the hub cancelled the old run, drop its tail
-        self._abandon = False  # stop: ignore the current run until its run-end
+        self.exchange = Exchange()
+        self._holds: set[str] = set()
         self._idle = asyncio.Event()
         self._idle.set()
         self._hub_known = asyncio.Event()  # the first connection attempt has finished
-        self._tasks: list[asyncio.Task] = []
-        self._barging = False
-        self._error_reported = False
-        self._command: Command | None = None
-        self._replaying = False  # audio is kept, not sent, until the replay has caught up
-        self.replays = 0
-        self.mic_restarts = 0
+        self._asked = hub_events.Asked()  # by the last run's reply: a follow-up is due
+
+    @property
+    def state(self) -> State:
+        return self.states.state
+
+    @property
+    def state_history(self) -> list[State]:
+        return self.states.history
+
+    @property
+    def hub_ok(self) -> bool | None:
+        """None before the first attempt to reach the hub, then whether it is reachable."""
+        return None if self.link is HubLink.UNKNOWN else self.link is HubLink.UP
+
+    @property
+    def mic_restarts(self) -> int:
+        return self.microphone.restarts
+
+    @property
+    def replays(self) -> int:
+        """Commands sent again to a hub that came back."""
+        return self.keeper.replays
+
+    def on_state(self, observer: StateObserver) -> None:
+        """Call `observer(old, new)` on every state change (see StateMachine.on_state)."""
+        self.states.on_state(observer)
 
     # ------------------------------------------------------------------ life cycle
 
     async def run(self) -> int:
         """Until the audio source ends (a file) or forever (a microphone)."""
         self.player.start()
-        self._tasks = [asyncio.create_task(self.hub.run(), name="hub"),
-                       asyncio.create_task(self._watchdog(), name="watchdog")]
-        if self.mqtt is not None:
-            self._tasks.append(asyncio.create_task(self.mqtt.run(), name="mqtt"))
-            self.mqtt.set_retained("mute/state", "ON" if self.muted else "OFF")
-            self.mqtt.set_retained("volume/state", str(self.sink.volume))
-        self._set_state(IDLE)
+        self.tasks.add(asyncio.create_task(self.hub.run(), name="hub"),
+                       asyncio.create_task(self._watchdog(), name="watchdog"),
+                       *self.mqtt.start(self.muted, self.sink.volume))
+        self.states.set(State.IDLE)
         try:
-            await self._listen_forever()
+            # Listen once the first attempt to reach the hub has finished (bounded): a wake
+            # word heard before would only be answered with "the hub is unreachable".
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._hub_known.wait(),
+                                       self.config.hub.connect_timeout_s + 1.0)
+            await self.microphone.feed(self._on_mic)
             if self.config.mic.source in ("file", "stdin") and self.config.mic.exit_at_end:
                 await self._wait_until_done()
             return 0
@@ -140,107 +142,23 @@ class Satellite:
         deadline = time.monotonic() + self.config.conversation.reply_timeout_s
         while time.monotonic() < deadline and self._busy():
             await asyncio.sleep(0.05)
-        if self.mqtt is not None:  # let the outbox drain (bounded: the broker may be down)
-            end = time.monotonic() + 5.0
-            while (self.mqtt.connected.is_set() and len(self.mqtt.outbox)
-                   and time.monotonic() < end):
-                await asyncio.sleep(0.05)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run a command's work beside the listener; a finished task is forgotten at once, so
-        a satellite that speaks MQTT `say` all year does not keep every one of them."""
-        task = asyncio.create_task(work)
-        self._tasks.append(task)
-        task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task) -> None:
-        with contextlib.suppress(ValueError):
-            self._tasks.remove(task)
+        await self.mqtt.drain(5.0)
 
     def _busy(self) -> bool:
-        return self._streaming or self._expect is not None or self.player.busy
+        return self._streaming or self.exchange.owed or self.player.busy
 
     async def close(self) -> None:
-        if self.mqtt is not None:
-            await self.mqtt.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            # Python 3.11's wait_for (used inside aiomqtt) can swallow a cancellation that
-            # lands as its inner future completes: ask again until the task has ended, or
-            # a stop by systemd would hang here.
-            while not task.done():
-                await asyncio.wait({task}, timeout=1.0)
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                task.result()
+        await self.mqtt.close()
+        await self.tasks.cancel_all()
         await self.player.close()
         if isinstance(self.sink, FileSink):
             self.sink.close()
-        self._executor.shutdown(wait=False)
-
-    async def _listen_forever(self) -> None:
-        make = make_source(self.config)
-        # Start listening once the first attempt to reach the hub has finished (bounded): a
-        # wake word heard before would only be answered with "the hub is unreachable".
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._hub_known.wait(),
-                                   self.config.hub.connect_timeout_s + 1.0)
-        delay = 1.0
-        stalled_said = False
-        while True:
-            started = time.monotonic()
-            stalled = False
-            # aclosing: a cancelled satellite stops its microphone process now, not whenever
-            # the generator happens to be collected.
-            async with contextlib.aclosing(make()) as blocks:
-                try:
-                    async for block in self._watched(blocks):
-                        stalled_said = False
-                        await self._on_mic(block)
-                except MicStalled:
-                    stalled = True
-            if self.config.mic.source != "command":
-                return
-            self.mic_restarts += 1
-            # A recorder that fails at once (microphone unplugged, device busy) is retried
-            # with a doubling delay, not every second for ever; one that ran a while, at once.
-            if time.monotonic() - started > _MIC_RETRY_MAX_S:
-                delay = 1.0
-            if not stalled:
-                _LOGGER.warning("microphone command ended; restarting it in %.0f s", delay)
-            elif not stalled_said:  # once per stall, however many restarts it takes
-                stalled_said = True
-                _LOGGER.warning("microphone command sent no audio for %.0f s: restarting it "
-                                "(retrying with a growing delay until it sends audio)",
-                                self.config.mic.stall_timeout_s)
-            else:
-                _LOGGER.debug("microphone still silent; restarting it in %.0f s", delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _MIC_RETRY_MAX_S)
-
-    async def _watched(self, blocks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """The blocks of a microphone command; MicStalled when it is alive but mute (a stuck
-        ALSA device, a recorder waiting on a lock): it would never end by itself."""
-        if self.config.mic.source != "command":
-            async for block in blocks:
-                yield block
-            return
-        limit = self.config.mic.stall_timeout_s
-        while True:
-            try:
-                async with asyncio.timeout(limit):
-                    block = await anext(blocks)
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                raise MicStalled from None
-            yield block
+        self.stream.close()
 
     # ------------------------------------------------------------------ microphone
 
     async def _on_mic(self, block: bytes) -> None:
+        self.hooks.mic(block, self.audio_s)
         self.audio_s += len(block) / (2 * RATE)
         if self.muted:
             return
@@ -250,74 +168,79 @@ class Satellite:
         # CPU budget of a Pi Zero 2 is the point); Silero VAD, 20 times heavier, does hop.
         found = self.wake.process(block)
         if self._streaming:
-            await self._stream(block)
+            await self._stream_block(block)
             return
         self._preroll.append(block)
         if found:
             self.detections.extend(found)
             await self.start_conversation(found[0])
+            self.hooks.wake(found[-1])
 
-    async def _stream(self, block: bytes) -> None:
-        pcm = block
-        if self._blank_samples > 0:  # the awake chime is playing: the hub must not hear it
-            n = min(self._blank_samples, len(block) // 2)
-            pcm = bytes(n * 2) + block[n * 2:]
-            self._blank_samples -= n
-        command = self._command
-        if command is not None and not command.answered:
-            command.audio.append(pcm)
-        if not self._replaying:
+    @property
+    def _following(self) -> bool:
+        """The stream is a follow-up and no speech was heard yet."""
+        return self._streaming and self.state is State.FOLLOW_UP
+
+    async def _stream_block(self, block: bytes) -> None:
+        pcm = self.stream.blanked(block)  # the awake chime is playing: the hub must not hear it
+        self.keeper.heard(pcm)
+        if not self.keeper.replaying:
             await self.hub.send(AudioChunk(RATE, 2, 1, pcm).event())
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.vad.process, pcm)
-        self._stream_s += len(block) / (2 * RATE)
-        conv = self.config.conversation
-        if self.vad.heard_speech and self.vad.silence_s >= conv.local_silence_s:
-            await self._end_command("local VAD: silence")
-        elif not self.vad.heard_speech and self._stream_s >= conv.no_speech_timeout_s:
-            await self._end_command("nothing was said")
-        elif self._stream_s >= conv.max_command_s:
-            await self._end_command("command too long")
+        await self.stream.hear(pcm)
+        if self._following and self.stream.heard_speech:
+            self.states.set(State.LISTENING)  # an answer to the question is on its way
+        why = self.stream.ended(self._following)
+        if why == NO_ANSWER:
+            _LOGGER.info("%s", why)
+            await self.stop()  # the hub's run is dropped; back to idle without a chime
+        elif why is not None:
+            await self._end_command(why)
 
     # ------------------------------------------------------------------ conversations
 
-    async def start_conversation(self, wake: Detection | None = None) -> None:
-        """Wake word (with pre-roll) or MQTT `listen` (without): stream a command to the hub."""
+    async def start_conversation(self, wake: Detection | None = None,
+                                 follow_up: bool = False) -> None:
+        """Wake word (with pre-roll) or MQTT `listen` (without): stream a command to the hub.
+        `follow_up`: listening again after a question, in the same conversation."""
+        conversation_id = self._asked.conversation_id if follow_up else None
+        self._asked = hub_events.Asked()
+        try:
+            await self._start_conversation(wake, follow_up, conversation_id)
+        finally:
+            self._holds.discard(_FOLLOW_UP_STARTING)
+            if follow_up and not self._streaming:  # muted meanwhile, or no hub: settle
+                self._settle()
+
+    async def _start_conversation(self, wake: Detection | None, follow_up: bool,
+                                  conversation_id: str | None) -> None:
         if self._streaming or self.muted:
             return
-        if self.player.busy or self._expect is not None:  # barge-in: the new command wins
-            _LOGGER.info("barge-in: stopping the reply")
-            self._barging = True  # straight from speaking to listening, no idle in between
+        if self.player.busy or self.exchange.owed:
+            _LOGGER.info("barge-in: stopping the reply")  # the new command wins
+            self._holds.add(_BARGE_IN)  # straight from speaking to listening, no idle between
             try:
                 await self.player.stop()
             finally:
-                self._barging = False
-            if self._expect == "run":
-                self._drop_tail = True  # the hub cancels the old run on our new run-pipeline
-            self._expect = None
-        if wake is not None and self.mqtt is not None:
-            self.mqtt.publish("wake", {"name": wake.name, "phrase": wake.phrase,
-                                       "probability": round(wake.probability, 3)})
-        pending = self._command if self._replaying else None
-        self._command, self._replaying = None, False  # a new command replaces a pending one
-        if pending is not None and not pending.answered and self.mqtt is not None:
-            self.mqtt.publish("error", {"message": "a newer command replaced one still waiting "
-                                        "for a hub: it was not carried out",
-                                        "code": "command-lost", "source": "satellite"})
+                self._holds.discard(_BARGE_IN)
+            self.exchange.interrupt()
+        if wake is not None:
+            self.mqtt.wake(wake)
+        if self.keeper.drop() is not None:  # a new command replaces one waiting for a hub
+            self.mqtt.error("a newer command replaced one still waiting for a hub: it was not "
+                            "carried out", ErrorCode.COMMAND_LOST, "satellite")
         # A hub that went away moments ago is probably restarting: the command is heard and
         # kept for it (replayed within hub.replay_window_s); one down for longer is reported
         # at once, not after the user has spoken and waited.
         if not self.hub.connected and not self.hub.lost_within(self.config.hub.replay_window_s):
             await self._hub_unavailable("the hub is unreachable")
             return
-        run = RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS,
-                          wake_word_name=wake.name if wake else None).event()
-        run.data["satellite"] = {"name": self.config.satellite_name, "area": self.config.area}
-        run.data["snd_format"] = {"rate": self.sink.rate, "width": 2, "channels": 1}
-        self._expect = "run"
-        self._error_reported = False
-        self._last_hub_event = time.monotonic()
+        run = hub_events.run_pipeline(
+            self.config.satellite_name, self.config.area, self.sink.rate,
+            wake.name if wake else None, conversation_id,
+            self.config.conversation.follow_up_s if follow_up else None, self.run_endpointing)
+        self.exchange.begin_run()
         self._idle.clear()
-        command = self._command = Command(run)
+        command = self.keeper.keep(run)
         sent = (await self.hub.send(run) and
                 await self.hub.send(AudioStart(RATE, 2, 1).event()))
         talking = False
@@ -327,49 +250,46 @@ class Satellite:
             sent = sent and await self.hub.send(AudioChunk(RATE, 2, 1, preroll).event())
         self._preroll.clear()
         if not sent and not self._begin_replay("the hub connection broke"):
-            self._expect = None
-            self._command = None
+            self.exchange.done()
+            self.keeper.drop()
             await self._hub_unavailable("the hub connection broke")
             return
-        self.vad.reset()
-        self._stream_s = 0.0
         self._streaming = True
         # The chime would talk over a user who goes straight on into the command: skip it then.
-        if self.sounds.awake and not talking:
-            self._blank_samples = int((self.sounds.seconds(self.sounds.awake) + 0.1) * RATE)
-            self.player.sound(self.sounds.awake)
+        chime = self.sounds.follow_up if follow_up else self.sounds.awake
+        if chime and not talking:
+            self.stream.begin(self.sounds.seconds(chime) + 0.1)
+            self.player.sound(chime)
         else:
-            self._blank_samples = 0
-        self._set_state(LISTENING)
+            self.stream.begin(0.0)
+        self.states.set(State.FOLLOW_UP if follow_up else State.LISTENING)
 
     async def _end_command(self, why: str) -> None:
         if not self._streaming:
             return
         _LOGGER.debug("command ended: %s", why)
         self._streaming = False
-        if self._command is not None:
-            self._command.ended = True
-        if not self._replaying:
+        self.keeper.ended()
+        if not self.keeper.replaying:
             await self.hub.send(AudioStop().event())
         self.player.sound(self.sounds.done)
-        if self._expect is not None:
-            self._set_state(THINKING)
+        if self.exchange.owed:
+            self.states.set(State.THINKING)
         else:
-            self._check_idle()
+            self._settle()
 
     async def stop(self) -> None:
         """MQTT `stop`: silence now, drop the rest of the current run."""
-        waiting = self._replaying  # nothing was sent to the hub now connected: no run to drop
-        self._command, self._replaying = None, False
+        waiting = self.keeper.replaying  # nothing was sent to the hub now connected:
+        self.keeper.drop()  # no run to drop there
+        self._asked = hub_events.Asked()
         if self._streaming:
             self._streaming = False
             if not waiting:
                 await self.hub.send(AudioStop().event())
-        if self._expect == "run" and not waiting:
-            self._abandon = True
-        self._expect = None
+        self.exchange.abandon(run_was_sent=not waiting)
         await self.player.stop()
-        self._check_idle()
+        self._settle()
 
     async def announce(self, text: str, voice: str | None = None) -> None:
         """Speak text from outside (MQTT say), after any conversation in progress."""
@@ -378,251 +298,175 @@ class Satellite:
             await self._hub_unavailable("cannot announce: the hub is unreachable")
             return
         synth = Synthesize(text=text, voice=SynthesizeVoice(name=voice) if voice else None)
-        self._expect = "announce"
-        self._last_hub_event = time.monotonic()
+        self.exchange.begin_announcement()
         self._idle.clear()
         if not await self.hub.send(synth.event()):
-            self._expect = None
+            self.exchange.done()
             await self._hub_unavailable("cannot announce: the hub connection broke")
 
     # ------------------------------------------------------------------ hub events
 
     async def _on_hub_event(self, event: Event) -> None:
-        self._last_hub_event = time.monotonic()
-        kind, data = event.type, event.data or {}
-        if self._abandon:
-            if kind == "run-end":
-                self._abandon = False
-                self._check_idle()
+        self.hooks.hub_event(event)
+        kind = event.type
+        if not (act := self.exchange.heard(kind)):
+            if act is None:  # the run-end of a run the satellite stopped
+                self._settle()
             return
-        if self._drop_tail:
-            if kind in _REPLY_TAIL:
-                return
-            self._drop_tail = False
-        if kind in ("voice-stopped", "transcript") and self._streaming:
+        in_run = self.exchange.in_run
+        if kind in (WyomingType.VOICE_STOPPED, WyomingType.TRANSCRIPT) and self._streaming:
             await self._end_command(f"hub: {kind}")
-        if kind == "transcript":
-            text = str(data.get("text", ""))
+        if kind == WyomingType.TRANSCRIPT:
+            text = hub_events.text_of(event)
             _LOGGER.info("transcript: %s", text)
-            if self.mqtt is not None:
-                self.mqtt.publish("transcript", text)
-        elif kind == "intent-result":
-            if self._command is not None:
-                self._command.answered = True
-                self._command.audio.clear()
-            if self.mqtt is not None:
-                self.mqtt.publish("intent", data, qos=1)
-        elif kind == "synthesize":
-            if self.mqtt is not None and self._expect == "run":
-                self.mqtt.publish("reply", str(data.get("text", "")))
-        elif kind == "audio-start":
-            self.player.reply_start(int(data.get("rate", self.sink.rate)),
-                                    int(data.get("width", 2)), int(data.get("channels", 1)))
-        elif kind == "audio-chunk":
+            self.mqtt.transcript(text)
+        elif kind == EventType.INTENT_RESULT:
+            self.keeper.answered()
+            self._asked = hub_events.asked_by(event)
+            self.mqtt.intent(event.data or {})
+        elif kind == WyomingType.SYNTHESIZE and in_run:
+            text = hub_events.text_of(event)
+            self._asked.question = hub_events.asks(text)  # the reply's last sentence decides
+            self.mqtt.reply(text)
+        elif kind == WyomingType.AUDIO_START:
+            self.player.reply_start(*hub_events.reply_format(event, self.sink.rate))
+        elif kind == WyomingType.AUDIO_CHUNK:
             self.player.reply_chunk(event.payload or b"")
-        elif kind == "audio-stop":
+        elif kind == WyomingType.AUDIO_STOP:
             self.player.reply_stop()
-            if self._expect == "announce":
-                self._expect = None
-        elif kind == "run-end":
-            error = data.get("error")
-            if error and self.mqtt is not None and not self._error_reported:
-                self.mqtt.publish("error", {"message": str(error.get("text", error))
-                                            if isinstance(error, dict) else str(error),
-                                            "code": error.get("code") if isinstance(error, dict)
-                                            else None, "source": "run"})
-            self._expect = None
-            self.player.close_reply()
-            if self._streaming:
-                await self._end_command("run ended")
-            self._command = None
-            self._check_idle()
-        elif kind == "error":
-            if data.get("code") == "auth-required":  # the hub only serves satellites with a token
-                _LOGGER.error("the hub requires authentication: set hub.token_file (or "
-                              "hub.token) to the hub's server.token")
-            else:
-                _LOGGER.warning("hub error: %s", data.get("text"))
-            self._error_reported = self._expect == "run"  # its run-end repeats it: publish once
-            if self.mqtt is not None:
-                self.mqtt.publish("error", {"message": data.get("text"), "code": data.get("code"),
-                                            "source": "hub"})
-            if self._expect == "announce":
-                self._expect = None
-                self._check_idle()
+            if self.exchange.announcing:
+                self.exchange.done()
+        elif kind == EventType.RUN_END:
+            await self._run_ended(event)
+        elif kind == WyomingType.ERROR:
+            await self._hub_error(event)
+
+    async def _run_ended(self, event: Event) -> None:
+        error = run_error_of(event)
+        if error is not None:
+            self._asked = hub_events.Asked()
+            if not self.exchange.error_reported:
+                self.mqtt.error(*error, "run")
+        self.exchange.done()
+        self.player.close_reply()
+        if self._streaming:
+            await self._end_command("run ended")
+        self.keeper.drop()
+        self._settle()
+
+    async def _hub_error(self, event: Event) -> None:
+        text, code = hub_events.error_of(event)
+        if code == ErrorCode.AUTH_REQUIRED:  # the hub only serves satellites with a token
+            _LOGGER.error("the hub requires authentication: set hub.token_file (or hub.token) "
+                          "to the hub's server.token")
+        else:
+            _LOGGER.warning("hub error: %s", text)
+        # its run-end repeats it: published once
+        self.exchange.error_reported = self.exchange.in_run
+        self.mqtt.error(text, code, "hub")
+        if self.exchange.announcing:
+            self.exchange.done()
+            self._settle()
 
     async def _on_hub_status(self, connected: bool, reason: str) -> None:
         self._hub_known.set()
         if connected:
-            if self.hub_ok is False:
+            if self.link is HubLink.DOWN:
                 _LOGGER.info("hub is back: %s", reason)
-            self.hub_ok = True
-            if self.state == ERROR:
-                self._set_state(IDLE)
+            self.link = HubLink.UP
+            if self.state is State.ERROR:
+                self.states.set(State.IDLE)
             return
         self.player.close_reply()
-        if self._replaying:  # a command waits for a hub: the replay tells the user, or not
-            self.hub_ok = False
+        if self.keeper.replaying or self._begin_replay(reason):
+            self.link = HubLink.DOWN  # a command waits for a hub: the replay tells the user
             return
-        if self._begin_replay(reason):
-            self.hub_ok = False
-            return
-        if self._streaming or self._expect is not None:  # the run died with the connection
+        if self._streaming or self.exchange.owed:  # the run died with the connection
             self._streaming = False
-            self._expect = None
-            self._drop_tail = self._abandon = False
-        self._command = None
-        if self.hub_ok is not False:  # once per outage, not once per reconnection attempt
-            self.hub_ok = False
+            self.exchange.forget()
+        self.keeper.drop()
+        if self.link is not HubLink.DOWN:  # once per outage, not once per reconnection attempt
+            self.link = HubLink.DOWN
             await self._hub_unavailable(reason)
         else:
             _LOGGER.debug("hub still unavailable: %s", reason)
 
     def _begin_replay(self, reason: str) -> bool:
-        """Keep the command in flight for a hub that comes back; False if there is none to
-        keep (answered already, replayed once already, replay off, or stopped)."""
-        command = self._command
-        if (command is None or command.answered or command.replayed or self._expect != "run"
-                or self.config.hub.replay_window_s <= 0):
+        """Keep the run's command for a hub that comes back (True), if there is one to keep."""
+        if not self.exchange.in_run or not self.keeper.begin_replay(reason):
             return False
-        command.replayed = True
-        self._replaying = True
-        self._drop_tail = self._abandon = False
-        _LOGGER.warning("no hub for this command (%s): keeping it for a hub that answers "
-                        "within %.0f s", reason, self.config.hub.replay_window_s)
-        self._spawn(self._replay(command))
+        self.exchange.resume()
         return True
 
-    async def _replay(self, command: Command) -> None:
-        """Send the kept command to the first hub back; the live stream, if the user is still
-        talking, goes on from where the replay caught up."""
-        window = self.config.hub.replay_window_s
-        back = await self.hub.wait_connected(window)
-        if self._command is not command:  # stopped, or replaced by a new command meanwhile
-            return
-        if back:
-            self._last_hub_event = time.monotonic()
-            sent = (await self.hub.send(command.run) and
-                    await self.hub.send(AudioStart(RATE, 2, 1).event()))
-            index = 0
-            while sent and index < len(command.audio):  # the stream may add blocks meanwhile
-                sent = await self.hub.send(AudioChunk(RATE, 2, 1, command.audio[index]).event())
-                index += 1
-            if sent and command.ended:
-                sent = await self.hub.send(AudioStop().event())
-            if sent and self._command is command:
-                self._replaying = False
-                self.replays += 1
-                _LOGGER.info("replayed the command (%.1f s of audio) to hub %s",
-                             sum(len(b) for b in command.audio) / (2 * RATE), self.hub.uri)
-                return
-        if self._command is not command:
-            return
-        self._replaying = False
-        self._command = None
-        self._streaming = False
-        self._expect = None
-        await self._hub_unavailable(
-            f"the hub went away mid-command and none answered within {window:.0f} s: the "
-            "command was not carried out", code="command-lost")
+    def _replayed(self) -> None:
+        self.exchange.last_event = time.monotonic()  # the watchdog's clock starts again
 
-    async def _hub_unavailable(self, reason: str, code: str = "hub-unavailable") -> None:
+    async def _command_lost(self, why: str) -> None:
+        self._streaming = False
+        self.exchange.done()
+        await self._hub_unavailable(why, code=ErrorCode.COMMAND_LOST)
+
+    async def _hub_unavailable(self, reason: str,
+                               code: ErrorCode = ErrorCode.HUB_UNAVAILABLE) -> None:
         _LOGGER.warning("hub unavailable: %s", reason)
-        if self.mqtt is not None:
-            self.mqtt.publish("error", {"message": reason, "code": code,
-                                        "source": "satellite"})
+        self.mqtt.error(reason, code, "satellite")
         self.player.sound(self.sounds.error)
-        self._set_state(ERROR)
+        self.states.set(State.ERROR)
         self._idle.set()
 
     async def _watchdog(self) -> None:
         """A hub that goes silent mid-run must not leave the satellite thinking forever."""
         while True:
             await asyncio.sleep(0.5)
-            if (self._expect is not None and not self._streaming and not self._replaying and
-                    time.monotonic() - self._last_hub_event >
-                    self.config.conversation.reply_timeout_s):
+            if (not self._streaming and not self.keeper.replaying
+                    and self.exchange.overdue(self.config.conversation.reply_timeout_s)):
                 _LOGGER.warning("no answer from the hub: giving up on this run")
-                if self.mqtt is not None:
-                    self.mqtt.publish("error", {"message": "no answer from the hub",
-                                                "code": "timeout", "source": "satellite"})
-                self._expect = None
-                self._check_idle()
+                self.mqtt.error("no answer from the hub", ErrorCode.TIMEOUT, "satellite")
+                self.exchange.done()
+                self._settle()
 
     # ------------------------------------------------------------------ state
 
     def _on_playing(self, speaking: bool) -> None:
         if speaking:
-            self._set_state(SPEAKING)
+            self.states.set(State.SPEAKING)
         else:
-            self._check_idle()
+            self._settle()
 
-    def _check_idle(self) -> None:
-        if self._streaming or self._barging:
+    def _settle(self) -> None:
+        """Something finished (the stream, the reply, the run): the state that follows. While
+        a new command is starting (`_holds`), the state stays as it is."""
+        if self._streaming or self._holds:
             return
-        if self._expect is None and not self.player.busy:
-            if self.state != ERROR or self.hub_ok:
-                self._set_state(IDLE)
+        if not self.exchange.owed and not self.player.busy:
+            if self._listen_again():
+                return
+            if self.state is not State.ERROR or self.link is HubLink.UP:
+                self.states.set(State.IDLE)
             self._idle.set()
-        elif self._expect is not None and self.state == SPEAKING and not self.player.busy:
-            self._set_state(THINKING)
+        elif self.exchange.owed and self.state is State.SPEAKING and not self.player.busy:
+            self.states.set(State.THINKING)
 
-    def _set_state(self, state: str) -> None:
-        if state == self.state and self.state_history:
-            if self.mqtt is not None:
-                self.mqtt.set_retained("state", state)
-            return
-        _LOGGER.info("state: %s", state)
-        self.state = state
-        self.state_history.append(state)
-        if self.mqtt is not None:
-            self.mqtt.set_retained("state", state)
+    def _listen_again(self) -> bool:
+        """After a reply that asked something: a follow-up without the wake word (True), when
+        follow-up listening is on and the satellite can listen and reach its hub."""
+        due = self._asked.due
+        self._asked.question = self._asked.continues = False
+        if (not due or self.config.conversation.follow_up_s <= 0 or self.muted
+                or not self.hub.connected):
+            return False
+        self._holds.add(_FOLLOW_UP_STARTING)
+        self.tasks.spawn(self.start_conversation(None, follow_up=True))
+        return True
 
-    # ------------------------------------------------------------------ MQTT commands
-
-    async def _on_command(self, command: str, payload: bytes) -> None:
-        """One MQTT command; a payload of the wrong shape is refused with a warning (a
-        `{"text": null}` used to be spoken as "None", an unknown mute value unmuted)."""
-        text = payload.decode("utf-8", errors="replace").strip()
-        if command == "say":
-            voice = None
-            if text.startswith("{"):
-                try:
-                    data = json.loads(text)
-                except ValueError:
-                    _LOGGER.warning("say: invalid JSON, speaking it as text")
-                else:
-                    text, voice = data.get("text"), data.get("voice")
-                    if not isinstance(text, str) or not isinstance(voice, str | None):
-                        _LOGGER.warning("say: expected {\"text\": TEXT, \"voice\": NAME}, "
-                                        "got %.200s", text)
-                        return
-            if text:
-                self._spawn(self.announce(text, voice))
-        elif command == "listen":
-            await self.start_conversation(None)
-        elif command == "stop":
-            await self.stop()
-        elif command == "mute":
-            value = _SWITCH.get(text.upper())
-            if value is None:
-                _LOGGER.warning("mute: expected ON or OFF, got %.50r", text)
-            else:
-                self.set_muted(value)
-        elif command == "volume":
-            try:
-                self.set_volume(round(float(text)))
-            except (ValueError, OverflowError):  # (OverflowError: inf)
-                _LOGGER.warning("volume: %.50r is not a number 0–100", text)
+    # ------------------------------------------------------------------ controls
 
     def set_muted(self, muted: bool) -> None:
         self.muted = muted
         if muted and self._streaming:
-            self._spawn(self.stop())
-        if self.mqtt is not None:
-            self.mqtt.set_retained("mute/state", "ON" if muted else "OFF")
+            self.tasks.spawn(self.stop())
+        self.mqtt.muted(muted)
 
     def set_volume(self, volume: int) -> None:
         self.sink.volume = max(0, min(100, volume))
-        if self.mqtt is not None:
-            self.mqtt.set_retained("volume/state", str(self.sink.volume))
+        self.mqtt.volume(self.sink.volume)

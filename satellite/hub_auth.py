@@ -13,17 +13,20 @@ exception text in this module or its callers contains it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 
 from wyoming.event import Event
 
-#: The events of the handshake (the hub's endpoint answers `auth` with one of the last two).
-AUTH, AUTH_OK, ERROR = "auth", "auth-ok", "error"
+from voxhub.protocol import Auth, ErrorCode, EventType, WyomingType, hub_proof
+
+#: The events of the handshake (the hub's endpoint answers `auth` with one of the last two),
+#: named in voxhub/protocol with the proof: one definition for the hub and the satellite.
+AUTH, AUTH_OK, ERROR = EventType.AUTH, EventType.AUTH_OK, WyomingType.ERROR
 #: The `error` code of a refused token.
-UNAUTHORIZED = "unauthorized"
-_PROOF_PREFIX = b"voxhub-hub-proof:"
+UNAUTHORIZED = ErrorCode.UNAUTHORIZED
+__all__ = ["AUTH", "AUTH_OK", "ERROR", "UNAUTHORIZED", "auth_event", "hub_proof", "new_nonce",
+           "proof_ok"]
 
 
 def new_nonce() -> str:
@@ -31,13 +34,7 @@ def new_nonce() -> str:
 
 
 def auth_event(token: str, nonce: str) -> Event:
-    return Event(AUTH, {"token": token, "nonce": nonce})
-
-
-def hub_proof(token: str, nonce: str) -> str:
-    """What a hub knowing `token` answers to `nonce` (the hub side computes the same)."""
-    return hmac.new(token.encode("utf-8"), _PROOF_PREFIX + nonce.encode("utf-8"),
-                    hashlib.sha256).hexdigest()
+    return Auth(token, nonce).event()
 
 
 def proof_ok(token: str, nonce: str, proof: object) -> bool:

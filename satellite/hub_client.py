@@ -1,9 +1,10 @@
 """The satellite's one connection to the hub: find it, keep it alive, reconnect forever.
 
-Why so insistent: the anchors' satellites hang after the hub restarts. Ours pings every few
-seconds, treats a missing pong or a closed socket as a lost hub, and reconnects with a doubling
-delay (capped) for as long as it runs. The daemon hears about every change through `on_status`,
-so it can tell the user (a sound, an MQTT error) and recover silently when the hub returns.
+Why so insistent: other satellites are known to hang after their server restarts. Ours pings
+every few seconds, treats a missing pong or a closed socket as a lost hub, and reconnects with
+a doubling delay (capped) for as long as it runs. The daemon hears about every change through
+`on_status`, so it can tell the user (a sound, an MQTT error) and recover silently when the
+hub returns.
 
 A port that accepts a connection is not yet a hub: Docker's port forwarder accepts while the hub's
 container is down, a wrong port may belong to another service. Such a port accepts and then
@@ -30,11 +31,13 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlparse
 
 from wyoming.client import AsyncClient, AsyncTcpClient
+from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.ping import Ping, Pong
 
 from satellite import hub_auth
 from satellite.config import HubLinkConfig
+from voxhub.protocol import AuthOk, ErrorCode
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +47,14 @@ _READ_ERRORS = (OSError, asyncio.IncompleteReadError, ValueError, KeyError, Type
 
 EventHandler = Callable[[Event], Awaitable[None]]
 StatusHandler = Callable[[bool, str], Awaitable[None]]
+
+
+def _error_of(event: Event) -> Error:
+    """A hub's `error`, read even when its text is missing (a foreign peer's)."""
+    try:
+        return Error.from_event(event)
+    except (KeyError, TypeError):
+        return Error(text="(no text)")
 
 
 async def resolve_hubs(config: HubLinkConfig) -> tuple[list[str], bool]:
@@ -262,22 +273,25 @@ class HubClient:
             event = await client.read_event()
             if event is None:
                 return "closed the connection without answering auth"
-            data = event.data or {}
-            if event.type == hub_auth.AUTH_OK:
-                proof = data.get("proof")
+            if AuthOk.is_type(event.type):
+                try:
+                    proof = AuthOk.from_event(event).proof
+                except ValueError as err:
+                    return f"answered auth with a malformed auth-ok: {err}"
                 if proof is None and not discovered:
                     return None  # a configured hub that does not prove itself (older hub)
                 if hub_auth.proof_ok(token, nonce, proof):
                     return None
                 return ("did not prove it knows hub.token (a hub found over zeroconf must): "
                         "not used")
-            if event.type == hub_auth.ERROR:
-                if data.get("code") == hub_auth.UNAUTHORIZED:
+            if Error.is_type(event.type):
+                error = _error_of(event)
+                if error.code == ErrorCode.UNAUTHORIZED:
                     raise Refused("refused the token (hub.token / hub.token_file / "
                                   "$VOXHUB_HUB_TOKEN): check that it is the hub's "
                                   "server.token; retrying every "
                                   f"{self.config.reconnect_max_s:.0f} s")
-                return f"answered auth with an error: {str(data.get('text'))[:200]}"
+                return f"answered auth with an error: {str(error.text)[:200]}"
 
     async def _keepalive(self, client: AsyncClient) -> None:
         """Ping; a missing pong closes the socket, which ends the read loop."""

@@ -1,11 +1,12 @@
 """The satellite on MQTT: results out (through the on-disk outbox), commands in, HA discovery.
 
-Topics live under `<prefix>/<satellite>/`: `state` (retained), `availability` (retained, with a
-last will of `offline`), `wake`, `transcript`, `intent` (the full UnderstandingResult, QoS 1),
-`reply`, `error`; commands `say`, `listen`, `stop`, `mute` (ON/OFF), `volume` (0–100) and
-`<prefix>/all/say` for every satellite. Results go through the outbox, so a broker that is down
-(or a satellite restarted meanwhile) delays them but never loses or reorders them; retained
-state is simply republished on every connection, as only its latest value matters.
+Topics live under `<prefix>/<satellite>/`: `state` (retained: idle, listening, follow-up,
+thinking, speaking, error), `availability` (retained, with a last will of `offline`), `wake`,
+`transcript`, `intent` (the full UnderstandingResult, QoS 1), `reply`, `error`; commands `say`,
+`listen`, `stop`, `mute` (ON/OFF), `volume` (0–100) and `<prefix>/all/say` for every satellite.
+Results go through the outbox, so a broker that is down (or a satellite restarted meanwhile)
+delays them but never loses or reorders them; retained state is simply republished on every
+connection, as only its latest value matters.
 """
 
 from __future__ import annotations
@@ -14,51 +15,30 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import aiomqtt
 
 from satellite.config import SatMqttConfig
 from satellite.ha_discovery import discovery_messages
-from satellite.outbox import Outbox
+from satellite.mqtt_commands import COMMANDS, MOMENTARY
+from voxhub.mqtt_link import BrokerAddress, MqttLink
+from voxhub.mqtt_link import parse_broker_url as parse_url
+from voxhub.outbox import Outbox
 
 _LOGGER = logging.getLogger(__name__)
 
-COMMANDS = ("say", "listen", "stop", "mute", "volume")
-#: Commands to act on once, now; mute and volume are states, so a retained one is honoured.
-MOMENTARY = ("say", "listen", "stop")
+#: (command, payload) of a command topic; satellite/mqtt_commands.py says what it means.
 CommandHandler = Callable[[str, bytes], Awaitable[None]]
-
-
-@dataclass
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-    username: str | None
-    password: str | None
 
 
 def parse_broker_url(url: str, config: SatMqttConfig | None = None) -> BrokerAddress:
     """mqtt[s]://[user[:pass]@]host[:port], with config username/password taking precedence."""
-    parsed = urlparse(url if "://" in url else f"mqtt://{url}")
-    if parsed.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-        raise ValueError(f"MQTT URL {url!r}: scheme must be mqtt:// or mqtts://")
-    if not parsed.hostname:
-        raise ValueError(f"MQTT URL {url!r}: no host")
-    tls = parsed.scheme in ("mqtts", "ssl")
-    username = unquote(parsed.username) if parsed.username else None
-    password = unquote(parsed.password) if parsed.password else None
-    if config is not None:
-        username = config.username or username
-        password = config.password or password
-    return BrokerAddress(parsed.hostname, parsed.port or (8883 if tls else 1883), tls,
-                         username, password)
+    if config is None:
+        return parse_url(url)
+    return parse_url(url, config.username, config.resolve_password())
 
 
 class SatelliteMqtt:
@@ -77,9 +57,12 @@ class SatelliteMqtt:
         self.outbox = Outbox(outbox_dir, config.outbox_max)
         self._on_command = on_command
         self._retained: dict[str, str] = {}
-        self._client: aiomqtt.Client | None = None
         self._pending: set[asyncio.Task] = set()
-        self.connected = asyncio.Event()
+        self.link = MqttLink(self.address, f"voxhub-satellite-{slug}", self.outbox,
+                             keepalive_s=config.keepalive_s, ca_file=config.ca_file,
+                             will=(f"{self.base}/availability", "offline"),
+                             on_connect=self._on_connect, listen=self._listen)
+        self.connected = self.link.connected
 
     # ------------------------------------------------------------------ publishing
 
@@ -94,7 +77,7 @@ class SatelliteMqtt:
         if self._retained.get(topic) == value:
             return
         self._retained[topic] = value
-        client = self._client
+        client = self.link.client
         if client is not None and self.connected.is_set():
             task = asyncio.create_task(self._publish_retained(client, topic, value))
             self._pending.add(task)
@@ -108,59 +91,25 @@ class SatelliteMqtt:
 
     # ------------------------------------------------------------------ connection
 
-    def _client_args(self) -> dict[str, Any]:
-        tls_params = None
-        if self.address.tls:
-            tls_params = aiomqtt.TLSParameters(
-                ca_certs=str(self.config.ca_file) if self.config.ca_file else None,
-                cert_reqs=ssl.CERT_REQUIRED)
-        return {
-            "hostname": self.address.host, "port": self.address.port,
-            "username": self.address.username, "password": self.address.password,
-            "identifier": f"voxhub-satellite-{self.slug}",
-            "keepalive": self.config.keepalive_s, "tls_params": tls_params,
-            "will": aiomqtt.Will(f"{self.base}/availability", "offline", qos=1, retain=True),
-            "timeout": 10,
-        }
-
     async def run(self) -> None:
         """Connect, announce, serve commands and drain the outbox; reconnect forever."""
-        delay = 0.5
-        reported = ""  # why the broker is unavailable, as last logged: once, not per attempt
-        while True:
-            try:
-                async with aiomqtt.Client(**self._client_args()) as client:
-                    self._client = client
-                    delay = 0.5
-                    reported = ""
-                    await self._on_connect(client)
-                    self.connected.set()
-                    _LOGGER.info("MQTT connected to %s:%s", self.address.host,
-                                 self.address.port)
-                    await self._serve(client)
-            except aiomqtt.MqttError as err:
-                if self.connected.is_set():
-                    _LOGGER.warning("MQTT connection lost: %s", err)
-                elif str(err) != reported:  # down at start, wrong password: say so, once
-                    _LOGGER.warning("MQTT broker %s:%s unavailable: %s (retrying; results wait "
-                                    "in the outbox)", self.address.host, self.address.port, err)
-                    reported = str(err)
-                else:
-                    _LOGGER.debug("MQTT broker still unavailable: %s", err)
-            finally:
-                self._client = None
-                self.connected.clear()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+        await self.link.run()
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
-        await client.publish(f"{self.base}/availability", "online", qos=1, retain=True)
-        await self._announce(client, remove=not self.config.discovery)
-        for topic, value in list(self._retained.items()):
-            await client.publish(topic, value, qos=1, retain=True)
+        # Subscribed before anything is announced: whoever sees "online" or a state may publish
+        # a command at once, and a command sent before the subscription would be dropped by the
+        # broker (not retained, no session).
         for command in COMMANDS:
             await client.subscribe(f"{self.base}/{command}", qos=1)
         await client.subscribe(f"{self.config.topic_prefix}/all/say", qos=1)
+        await client.publish(f"{self.base}/availability", "online", qos=1, retain=True)
+        await self._announce(client, remove=not self.config.discovery)
+        sent: dict[str, str] = {}
+        while sent != self._retained:  # a state changed while the others were going out
+            for topic, value in list(self._retained.items()):
+                if sent.get(topic) != value:
+                    await client.publish(topic, value, qos=1, retain=True)
+                    sent[topic] = value
 
     async def _announce(self, client: aiomqtt.Client, remove: bool) -> None:
         messages = discovery_messages(self.config.discovery_prefix, self.base, self.slug,
@@ -170,31 +119,8 @@ class SatelliteMqtt:
 
     async def remove_discovery(self) -> None:
         """Connect once and publish empty configs: HA removes the device and its entities."""
-        async with aiomqtt.Client(**self._client_args()) as client:
+        async with aiomqtt.Client(**self.link.client_args()) as client:  # type: ignore[arg-type]
             await self._announce(client, remove=True)
-
-    async def _serve(self, client: aiomqtt.Client) -> None:
-        drain = asyncio.create_task(self._drain(client))
-        listen = asyncio.create_task(self._listen(client))
-        try:
-            done, _ = await asyncio.wait({drain, listen}, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()  # re-raise the MqttError that ended the connection
-        finally:
-            for task in (drain, listen):
-                task.cancel()
-            await asyncio.gather(drain, listen, return_exceptions=True)
-
-    async def _drain(self, client: aiomqtt.Client) -> None:
-        """Oldest first; a message leaves the disk only once the broker acknowledged it."""
-        while True:
-            await self.outbox.wait()
-            message = self.outbox.peek()
-            if message is None:
-                continue
-            await client.publish(message.topic, message.payload, qos=message.qos,
-                                 retain=message.retain, timeout=10)
-            self.outbox.remove(message.seq)
 
     async def _listen(self, client: aiomqtt.Client) -> None:
         all_say = f"{self.config.topic_prefix}/all/say"
@@ -221,7 +147,7 @@ class SatelliteMqtt:
 
         Also while the connection is still announcing itself: "online" may already be out,
         and a clean disconnect does not fire the will, so it would stay "online" for good."""
-        client = self._client
+        client = self.link.client
         if client is not None:
             with contextlib.suppress(aiomqtt.MqttError):
                 await client.publish(f"{self.base}/availability", "offline", qos=1, retain=True,

@@ -1,4 +1,4 @@
-"""Feedback sounds: awake, done and error chimes, from WAV files or generated.
+"""Feedback sounds: awake, done, error and follow-up chimes, from WAV files or generated.
 
 Generated rather than shipped so that no audio file lives in the repository, and so that a
 satellite without any sound files still tells its user what it is doing.
@@ -35,7 +35,7 @@ def _from_file(path: Path, rate: int) -> bytes:
 
 
 class Sounds:
-    """The three sounds as PCM at the speaker's rate (empty when sounds are disabled)."""
+    """The sounds as PCM at the speaker's rate (empty when sounds are disabled)."""
 
     def __init__(self, config: SoundsConfig, rate: int) -> None:
         def pick(path: Path | None, freqs: list[float]) -> bytes:
@@ -46,6 +46,8 @@ class Sounds:
         self.awake = pick(config.awake, [880.0, 1320.0])
         self.done = pick(config.done, [1320.0, 880.0])
         self.error = pick(config.error, [330.0, 0.0, 330.0])
+        #: Listening again without the wake word: one tone, shorter than the awake chime.
+        self.follow_up = pick(config.follow_up, [1320.0])
         self.rate = rate
 
     def seconds(self, pcm: bytes) -> float:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from pymicro_wakeword import MicroWakeWord
 
-from satellite.config import WakeConfig, WakeWordConfig
+from satellite.config import WakeConfig
 from voxhub import wake
 from voxhub.wake import BUILTIN, Detection
+from voxhub.wake_word_config import WakeWordConfig
 
 __all__ = ["BUILTIN", "Detection", "WakeWordDetector", "load_word"]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +28,7 @@ from hub.actions.actor import (
 )
 from hub.actions.home_assistant import HomeAssistantIntents, classify
 from hub.config import HubConfig
+from rehearsal.ports import free_port
 from voxhub.configfile import ConfigError, override
 from voxhub.result import ActionStatus, IntentResult, UnderstandingResult
 
@@ -77,12 +77,6 @@ def intent_api() -> Iterator[type[_FakeIntentApi]]:
     yield _FakeIntentApi
     server.shutdown()
     server.server_close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _result(text: str, engine: Any, area: str | None = None) -> UnderstandingResult:
@@ -157,7 +151,7 @@ async def test_home_assistant_refusing_gives_an_honest_reply_naming_the_device(
 async def test_home_assistant_down_is_an_honest_failure_within_the_timeout(
         text_understander: Any) -> None:
     engine = text_understander.engine
-    url = f"http://127.0.0.1:{_free_port()}/api/intent/handle"
+    url = f"http://127.0.0.1:{free_port()}/api/intent/handle"
     actor = HomeAssistantActor(HomeAssistantIntents(url, "secret", 2.0))
     try:
         result = await asyncio.wait_for(

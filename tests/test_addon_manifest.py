@@ -249,3 +249,22 @@ def test_the_healthcheck_sends_a_wyoming_describe():
 def test_changelog_has_this_version(config):
     changelog = (ADDON / "CHANGELOG.md").read_text(encoding="utf-8")
     assert re.search(rf"^## {re.escape(config['version'])}\b", changelog, re.M)
+
+
+def test_the_local_add_on_folder_builds_this_checkout_instead_of_pulling(tmp_path, config):
+    """Before a release has images, a local add-on is the way in: the same folder without
+    `image:` (so the Supervisor builds it) and with this checkout's wheel, which the
+    Dockerfile installs; everything else about the add-on stays as it is."""
+    dest = tmp_path / "voxhub"
+    out = subprocess.run([str(ROOT / "scripts" / "addon" / "local-addon.sh"), str(dest)],
+                         capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip() == str(dest)
+    local = yaml.safe_load((dest / "config.yaml").read_text())
+    assert "image" not in local
+    assert {k: v for k, v in config.items() if k != "image"} == local
+    wheels = sorted(p.name for p in (dest / "local" / "wheels").iterdir())
+    assert wheels == [f"voxhub-{config['version']}-py3-none-any.whl"]
+    # Not the offline wheelhouse: on the Home Assistant host pip fetches the dependencies.
+    assert not (dest / "local" / "wheels" / "complete").exists()
+    for name in ("Dockerfile", "run.sh", "build.yaml", "DOCS.md"):
+        assert (dest / name).read_bytes() == (ADDON / name).read_bytes()

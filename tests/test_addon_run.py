@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hub.server import FLAGS, config_from_args, configure
+from hub.cli.hub import FLAGS, config_from_args, configure
+from rehearsal.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "addons" / "voxhub"
@@ -89,12 +90,6 @@ asyncio.run(main())
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _defaults() -> dict:
     return yaml.safe_load((ADDON / "config.yaml").read_text())["options"]
 
@@ -110,7 +105,7 @@ def _run_addon(tmp_path: Path, options: dict, services: dict | None = None
     stub = tmp_path / "bin" / "voxhub"
     stub.write_text(VOXHUB_STANDIN.replace("{python}", sys.executable))
     stub.chmod(0o755)
-    port = _free_port()
+    port = free_port()
     discovery = tmp_path / "discovery.jsonl"
     shipped = tmp_path / "shipped"
     (shipped / "kokoro" / "voices").mkdir(parents=True)
@@ -129,6 +124,7 @@ def _run_addon(tmp_path: Path, options: dict, services: dict | None = None
         "VOXHUB_SHIPPED_DATA": str(shipped),
         "VOXHUB_ADDON_DATA": str(_data_dir(tmp_path)),
         "SUPERVISOR_TOKEN": "supervisor-token",
+        "VOXHUB_SECRETS": str(_secrets_file(tmp_path)),
     }
     log = tmp_path / "log.txt"
     with log.open("w") as log_file:
@@ -160,16 +156,25 @@ def _data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data" / "voxhub"
 
 
+def _secrets_file(tmp_path: Path) -> Path:
+    """The --config file holding the hub's secrets: /run/voxhub/secrets.json in the add-on."""
+    return tmp_path / "run" / "secrets.json"
+
+
+def _secrets(tmp_path: Path) -> dict:
+    path = _secrets_file(tmp_path)
+    assert path.stat().st_mode & 0o077 == 0, "only the add-on's user may read its secrets"
+    return json.loads(path.read_text())
+
+
 def _expected(port: int, tmp_path: Path) -> list[str]:
     return [
         "hub",
         "--uri", f"tcp://0.0.0.0:{port}",
         "--data-dir", str(_data_dir(tmp_path)),
-        "--voice", "af_heart",
         "--speed", _jq(1.0),
         "--language", "en",
         "--asr-backend", "whisper",
-        "--asr-model", "tiny.en",
         "--silence-s", "0.7",
         "--set", "pipeline.min_speech_s=0.3",
         "--set", f"pipeline.max_speech_s={_jq(15.0)}",
@@ -181,7 +186,9 @@ def _expected(port: int, tmp_path: Path) -> list[str]:
 
 def test_default_options_start_this_exact_command_and_announce_it(tmp_path):
     argv, discovery, log, port = _run_addon(tmp_path, _defaults())
-    assert argv == [*_expected(port, tmp_path), "--set", "mqtt.embedded=false"]
+    assert argv == [*_expected(port, tmp_path), "--set", "mqtt.embedded=false",
+                    "--config", str(_secrets_file(tmp_path))]
+    assert _secrets(tmp_path) == {}
     assert discovery == [{"service": "wyoming",
                           "config": {"uri": f"tcp://{socket.gethostname()}:{port}"}}]
     assert "No MQTT broker" in log and "Sent discovery information" in log
@@ -195,14 +202,17 @@ def test_mosquitto_credentials_come_from_the_supervisor(tmp_path):
                "openai_api_key": "sk-secret", "asr_backend": "openai"}
     argv, _, log, port = _run_addon(tmp_path, options, services)
     expected = _expected(port, tmp_path)
-    expected[expected.index("af_heart")] = "af_heart:0.7,af_bella:0.3"
     expected[expected.index("--speed") + 1] = "1.2"
     expected[expected.index("whisper")] = "openai"
-    assert argv == [*expected,
+    assert argv == [*expected, "--voice", "af_heart:0.7,af_bella:0.3",
                     "--set", "asr.openai.url=http://gpu-box:8000/v1",
                     "--set", "asr.openai.model=voxtral-mini",
-                    "--set", "asr.openai.api_key=sk-secret",
-                    "--mqtt-url", "mqtt://addons:p%40ss%3Aw%2Frd@core-mosquitto:1883"]
+                    "--config", str(_secrets_file(tmp_path))]
+    assert _secrets(tmp_path) == {
+        "asr": {"openai": {"api_key": "sk-secret"}},
+        "mqtt": {"url": "mqtt://addons:p%40ss%3Aw%2Frd@core-mosquitto:1883"}}
+    assert not any("p%40ss" in arg or "sk-secret" in arg for arg in argv), \
+        "no secret on the command line"
     assert "p%40ss" not in log and "sk-secret" not in log, "secrets stay out of the log"
     assert "core-mosquitto:1883" in log
 
@@ -212,14 +222,16 @@ def test_an_explicit_mqtt_url_wins_over_the_service(tmp_path):
                          "username": "u", "password": "p"}}
     options = {**_defaults(), "mqtt_url": "mqtts://me:secret@broker.lan:8883"}
     argv, _, _, _ = _run_addon(tmp_path, options, services)
-    assert argv[-2:] == ["--mqtt-url", "mqtts://me:secret@broker.lan:8883"]
+    assert argv[-2:] == ["--config", str(_secrets_file(tmp_path))]
+    assert _secrets(tmp_path) == {"mqtt": {"url": "mqtts://me:secret@broker.lan:8883"}}
 
 
 def test_mosquitto_over_tls_uses_mqtts(tmp_path):
     services = {"mqtt": {"host": "core-mosquitto", "port": 8883, "ssl": True,
                          "username": "u", "password": "p"}}
     argv, _, _, _ = _run_addon(tmp_path, _defaults(), services)
-    assert argv[-2:] == ["--mqtt-url", "mqtts://u:p@core-mosquitto:8883"]
+    assert argv[-2:] == ["--config", str(_secrets_file(tmp_path))]
+    assert _secrets(tmp_path) == {"mqtt": {"url": "mqtts://u:p@core-mosquitto:8883"}}
 
 
 def test_the_command_is_one_voxhub_hub_accepts(tmp_path, monkeypatch):
@@ -227,8 +239,10 @@ def test_the_command_is_one_voxhub_hub_accepts(tmp_path, monkeypatch):
     import argparse
 
     monkeypatch.setenv("SUPERVISOR_TOKEN", "supervisor-token")
-    port = _free_port()
-    argv = [*_expected(port, tmp_path), "--mqtt-url", "mqtt://u:p@core-mosquitto:1883"]
+    port = free_port()
+    secrets = tmp_path / "secrets.json"
+    secrets.write_text(json.dumps({"mqtt": {"url": "mqtt://u:p@core-mosquitto:1883"}}))
+    argv = [*_expected(port, tmp_path), "--config", str(secrets)]
     parser = argparse.ArgumentParser(prog="voxhub hub")
     configure(parser)
     args = parser.parse_args(argv[1:])
@@ -246,6 +260,32 @@ def test_the_command_is_one_voxhub_hub_accepts(tmp_path, monkeypatch):
     without_broker = config_from_args(parser.parse_args(
         [*_expected(port, tmp_path)[1:], "--set", "mqtt.embedded=false"]))
     assert without_broker.mqtt.url is None and without_broker.mqtt.embedded is False
+
+
+def test_the_language_option_alone_makes_a_spanish_hub(tmp_path, monkeypatch):
+    """`language: es` and nothing else: the recognizer model, the intents and the voice follow
+    it; a voice or model the user sets is passed on and wins."""
+    import argparse
+
+    monkeypatch.setenv("SUPERVISOR_TOKEN", "supervisor-token")
+    (tmp_path / "es").mkdir()
+    (tmp_path / "own").mkdir()
+    argv, _, _, port = _run_addon(tmp_path / "es", {**_defaults(), "language": "es"})
+    expected = _expected(port, tmp_path / "es")
+    expected[expected.index("--language") + 1] = "es"
+    assert argv[:len(expected)] == expected
+    assert "--voice" not in argv and "--asr-model" not in argv
+    parser = argparse.ArgumentParser(prog="voxhub hub")
+    configure(parser)
+    config = config_from_args(parser.parse_args(argv[1:-2]))
+    assert (config.language, config.asr.model, config.asr.language, config.intents.language,
+            config.tts.voice) == ("es", "base", "es", "es", "ef_dora")
+
+    chosen, _, _, _ = _run_addon(tmp_path / "own", {**_defaults(), "language": "es",
+                                                     "voice": "em_alex", "asr_model": "base"})
+    assert chosen[len(expected):len(expected) + 4] == ["--voice", "em_alex",
+                                                      "--asr-model", "base"]
+    assert config_from_args(parser.parse_args(chosen[1:-2])).tts.voice == "em_alex"
 
 
 def test_the_shipped_models_are_linked_into_the_data_folder_where_rewrites_are_made(tmp_path):

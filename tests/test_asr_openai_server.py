@@ -8,7 +8,7 @@ including the server being slow, down, overloaded or refusing.
 from __future__ import annotations
 
 import logging
-import socket
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from hub.asr.base import RecognizeRequest, ToolCall
 from hub.asr.config import AsrConfig
 from hub.asr.llm_tools import IntentSpec, build_tools
 from hub.asr.openai import OpenAIRecognizer, ServerRefused, ServerUnavailable
+from rehearsal.ports import free_port
 from tests.plugins.openai_server import SERVED_MODEL, FakeOpenAIServer
 from voxhub.configfile import from_mapping
 
@@ -38,12 +39,6 @@ def recognizer(url: str, tmp_path: Path, **openai) -> OpenAIRecognizer:
     config = from_mapping(AsrConfig, {"backend": "openai", "max_audio_s": 4,
                                       "openai": settings})
     return OpenAIRecognizer(config, tmp_path)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_transcription_posts_a_wav_form(fake_openai: FakeOpenAIServer, tmp_path: Path):
@@ -204,3 +199,42 @@ def test_the_key_comes_from_the_environment_when_not_configured(
     first, second = fake_openai.requests
     assert first["headers"]["Authorization"] == "Bearer sk-env"
     assert "Authorization" not in second["headers"]
+
+
+def test_an_answer_streams_the_servers_events_as_they_arrive(fake_openai: FakeOpenAIServer,
+                                                             tmp_path: Path):
+    fake_openai.message = {"content": "The Moon is about 384,000 kilometres away from Earth."}
+    fake_openai.event_delay_s = 0.05
+    rec = recognizer(fake_openai.url, tmp_path)
+    stream = rec.answer_stream(RecognizeRequest(audio=tone(1.0)), threading.Event())
+    first = next(stream)
+    assert first == "The " and fake_openai.stream_outcome is None  # the rest is still to come
+    pieces = [first, *stream]
+    assert "".join(pieces) == fake_openai.message["content"] and len(pieces) == 9
+    assert fake_openai.requests[-1]["json"]["stream"] is True
+    assert fake_openai.stream_outcome == "complete"
+
+
+def test_a_server_that_does_not_stream_gives_its_answer_in_one_piece(
+        fake_openai: FakeOpenAIServer, tmp_path: Path):
+    fake_openai.message = {"content": "Paris is the capital of France."}
+    fake_openai.ignore_stream = True
+    rec = recognizer(fake_openai.url, tmp_path)
+    assert list(rec.answer_stream(RecognizeRequest(audio=tone(1.0)), threading.Event())) == [
+        "Paris is the capital of France."]
+
+
+def test_stopping_an_answer_closes_the_request(fake_openai: FakeOpenAIServer, tmp_path: Path):
+    fake_openai.message = {"content": " ".join(f"word{i}" for i in range(40))}
+    fake_openai.event_delay_s = 0.05
+    rec = recognizer(fake_openai.url, tmp_path)
+    stop = threading.Event()
+    stream = rec.answer_stream(RecognizeRequest(audio=tone(1.0)), stop)
+    assert next(stream) == "word0 "
+    stop.set()
+    assert list(stream) == []  # ends at the next event
+    deadline = time.monotonic() + 5.0
+    while fake_openai.stream_outcome is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fake_openai.stream_outcome == "broken"
+    assert fake_openai.events_sent < 40

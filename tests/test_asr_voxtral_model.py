@@ -7,7 +7,11 @@ the prompt, the [TOOL_CALLS] marker surviving decoding — not what a trained mo
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +161,45 @@ def test_silence_gives_an_empty_transcript_without_running_the_model(voxtral: Vo
     assert voxtral.answer(RecognizeRequest(audio=np.zeros(8000, np.float32))) == ""
 
 
+def test_an_answer_streams_its_words_while_it_is_generated(voxtral: VoxtralRecognizer):
+    text = " ".join(f"word{i}" for i in range(20)) + "."
+    counter = CountSteps(pause_s=0.01)
+    with forcing(voxtral, says(voxtral, text), counter):
+        arrivals = [(piece, counter.steps) for piece in voxtral.answer_stream(
+            RecognizeRequest(audio=speechlike(1.0, seed=7)), threading.Event())]
+    pieces = [piece for piece, _ in arrivals]
+    assert len(pieces) > 1 and " ".join("".join(pieces).split()) == text
+    assert arrivals[0][1] < counter.steps  # the first words came before the end
+
+
+def test_setting_the_stop_event_ends_the_generation_within_a_step(voxtral: VoxtralRecognizer):
+    tokens = says(voxtral, " ".join(f"word{i}" for i in range(100)))
+    counter = CountSteps(pause_s=0.01)
+    stop = threading.Event()
+    with forcing(voxtral, tokens, counter):
+        stream = voxtral.answer_stream(RecognizeRequest(audio=speechlike(1.0, seed=8)), stop)
+        assert "word0".startswith(next(stream))  # the first token's text
+        at_stop = counter.steps
+        stop.set()
+        rest = list(stream)
+    assert counter.steps <= at_stop + 2 < len(tokens)
+    assert len(rest) <= 2
+    assert not [t for t in threading.enumerate() if t.name == "voxtral-answer"]
+
+
+def test_closing_the_answer_stream_stops_the_generation(voxtral: VoxtralRecognizer):
+    tokens = says(voxtral, " ".join(f"word{i}" for i in range(100)))
+    counter = CountSteps(pause_s=0.01)
+    with forcing(voxtral, tokens, counter):
+        stream = voxtral.answer_stream(RecognizeRequest(audio=speechlike(1.0, seed=9)),
+                                       threading.Event())
+        next(stream)
+        stream.close()
+        steps = counter.steps
+        time.sleep(0.1)
+    assert counter.steps == steps < len(tokens)  # nothing generated after the close returned
+
+
 def test_long_audio_is_cut_to_the_limit(voxtral: VoxtralRecognizer, caplog):
     result = voxtral.transcribe(RecognizeRequest(audio=speechlike(7.0)))
     assert result.text
@@ -183,6 +226,40 @@ def test_a_missing_model_names_the_setting(tmp_path: Path):
     recognizer = make(tmp_path / "nowhere" / "voxtral", tmp_path)
     with pytest.raises(RuntimeError, match=r"asr\.voxtral\.model"):
         recognizer.load()
+
+
+class CountSteps:
+    """A stopping criterion that never stops: it counts the decoding steps (one per generated
+    token) and can slow each one, so that a test can act while the generation runs."""
+
+    def __init__(self, pause_s: float = 0.0) -> None:
+        self.steps, self.pause_s = 0, pause_s
+
+    def __call__(self, input_ids, scores, **kwargs):  # type: ignore[no-untyped-def]
+        import torch
+
+        self.steps += 1
+        time.sleep(self.pause_s)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+@contextlib.contextmanager
+def forcing(voxtral: VoxtralRecognizer, tokens: list[int],
+            counter: CountSteps) -> Iterator[None]:
+    """The model made to say `tokens` (then EOS) with its steps counted, for the block."""
+    from transformers import LogitsProcessorList
+
+    eos = voxtral.processor.tokenizer.convert_tokens_to_ids("</s>")
+    voxtral.generate_kwargs = {"logits_processor": LogitsProcessorList([ForceTokens(tokens,
+                                                                                     eos)]),
+                               "stopping_criteria": [counter]}
+    max_new = voxtral.settings.max_new_tokens
+    voxtral.settings.max_new_tokens = len(tokens) + 1
+    try:
+        yield
+    finally:
+        voxtral.generate_kwargs = {}
+        voxtral.settings.max_new_tokens = max_new
 
 
 def says(voxtral: VoxtralRecognizer, text: str, calls: list[dict] | None = None) -> list[int]:

@@ -14,7 +14,7 @@ import time
 import aiomqtt
 import pytest
 
-from hub.pipeline.rehearsal import speak
+from rehearsal.speech import speak
 from tests.plugins.hub import normalize_words, transcribe
 from tests.plugins.mqtt import MqttRecorder
 from tests.plugins.pipeline import SatelliteProcess, wake_and_command

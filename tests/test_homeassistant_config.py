@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.home_assistant_config import SUPERVISOR_URL, HomeAssistantConfig, websocket_url
 from hub.intents.home_assistant import HomeAssistantHomeSource
+from hub.intents.home_assistant_config import SUPERVISOR_URL, HomeAssistantConfig, websocket_url
 from tests.plugins.homeassistant import TOKEN
 from voxhub.configfile import ConfigError, from_mapping
 

@@ -42,12 +42,17 @@ def ha(home_assistant_core: HomeAssistantCore) -> HomeAssistantCore:
 
 @pytest.fixture(scope="module")
 def ha_hub(ha: HomeAssistantCore, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """`voxhub hub` with `home_assistant.url` and `.token` set: Home Assistant is its house."""
-    from hub.pipeline.rehearsal import HubProcess, free_port
+    """`voxhub hub` with `home_assistant.url` and `.token_file` set: Home Assistant is its house
+    (the token in a file: the hub refuses it on the command line)."""
+    from rehearsal.hub_process import HubProcess
+    from rehearsal.ports import free_port
 
     folder = tmp_path_factory.mktemp("ha-hub")
+    token = folder / "token"
+    token.write_text(ha.token)
+    token.chmod(0o600)
     hub = HubProcess(folder / "hub.log", mqtt_port=free_port(), extra_args=[
-        "--set", f"home_assistant.url={ha.url}", "--set", f"home_assistant.token={ha.token}",
+        "--set", f"home_assistant.url={ha.url}", "--set", f"home_assistant.token_file={token}",
         "--set", "log_level=debug"])
     hub.start()
     yield hub
@@ -66,7 +71,7 @@ def wyoming(ha: HomeAssistantCore, ha_hub: Any) -> Iterator[WyomingEntry]:
 def command_pcm(ha_hub: Any) -> bytes:
     """"Turn on the kitchen lights." as 16 kHz PCM16, spoken by am_michael, padded with silence
     so Home Assistant's own voice activity detection hears the command end."""
-    from hub.pipeline.rehearsal import speak
+    from rehearsal.speech import speak
 
     speech = asyncio.run(speak(ha_hub.uri, "Turn on the kitchen lights.", "am_michael"))
     pad = np.zeros(int(0.4 * RATE), dtype=np.float32)

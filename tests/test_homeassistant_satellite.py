@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hub.pipeline.rehearsal import HubProcess, free_port, speak
+from rehearsal.hub_process import HubProcess
+from rehearsal.ports import free_port
+from rehearsal.speech import silence, speak
 from tests.plugins.ha_core import KITCHEN_LIGHT, HomeAssistantCore
 from tests.plugins.hub import normalize_words, transcribe
 from tests.plugins.mqtt import MqttRecorder
-from tests.plugins.pipeline import SatelliteProcess, silence
+from tests.plugins.pipeline import SatelliteProcess
 from voxhub.audio import read_wav
 
 pytestmark = pytest.mark.slow

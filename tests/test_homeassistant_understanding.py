@@ -34,8 +34,7 @@ async def understander(home_assistant):
 
 
 async def _understand(understander: Understander, text: str, area: str | None = None) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(
-        None, understander.understand_text_sync, text, area)
+    return await understander.understand_text(text, area)
 
 
 async def test_commands_use_home_assistants_names_and_aliases(understander):

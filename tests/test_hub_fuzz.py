@@ -22,8 +22,8 @@ from wyoming.ping import Ping
 
 from hub.asr.program import AsrProgram
 from hub.intents.program import HandleProgram, IntentProgram
+from hub.pipeline.config import PipelineConfig
 from hub.pipeline.program import PipelineProgram
-from hub.pipeline_config import PipelineConfig
 from hub.tts.program import TtsServerProgram
 from tests.plugins.hub import ThreadedHub
 

@@ -18,8 +18,8 @@ from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.tts import Synthesize
 
 from hub.endpoint import Limits
+from hub.pipeline.config import PipelineConfig
 from hub.pipeline.program import PipelineProgram
-from hub.pipeline_config import PipelineConfig
 from hub.tts.program import TtsServerProgram
 from tests.plugins.hub import ThreadedHub
 

@@ -11,9 +11,11 @@ import sys
 
 import jinja2
 
+from rehearsal.ports import free_port
+from rehearsal.speech import silence
 from satellite.ha_discovery import EVENT_TYPES, discovery_messages
-from tests.plugins.mqtt import MqttRecorder, free_port
-from tests.plugins.satellite import pause, save
+from tests.plugins.mqtt import MqttRecorder
+from tests.plugins.satellite import save
 
 
 def test_one_device_with_the_entities_home_assistant_expects():
@@ -58,7 +60,7 @@ def test_the_event_entity_template_turns_the_intent_result_into_an_event():
 
 async def test_a_satellite_process_announces_itself_dies_offline_and_is_removed(
         tmp_path, mosquitto):
-    mic = save(tmp_path / "silence.wav", pause(60.0))
+    mic = save(tmp_path / "silence.wav", silence(60.0))
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     base = [sys.executable, "-m", "voxhub.cli", "satellite", "--name", "Porch",
             "--area", "Outside", "--mqtt", mosquitto.url]
@@ -96,7 +98,7 @@ async def test_a_satellite_process_announces_itself_dies_offline_and_is_removed(
 
 
 async def test_a_satellite_stopped_by_systemd_says_offline_at_once(tmp_path, mosquitto):
-    mic = save(tmp_path / "silence.wav", pause(60.0))
+    mic = save(tmp_path / "silence.wav", silence(60.0))
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     proc = subprocess.Popen([sys.executable, "-m", "voxhub.cli", "satellite", "--name", "Shed",
                              "--mqtt", mosquitto.url, "--hub", f"tcp://127.0.0.1:{free_port()}",

@@ -44,3 +44,18 @@ async def test_satellite_results_and_states_flow_through_the_embedded_broker(tmp
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_clients_connecting_while_others_subscribe_are_all_served(embedded_broker):
+    """amqtt walks its subscription map while a client connects; others subscribing at that
+    moment must not end the connecting client's session (its acknowledgements never came)."""
+    async def client(index: int) -> None:
+        async with aiomqtt.Client("127.0.0.1", embedded_broker.port,
+                                  identifier=f"busy-{index}", timeout=10) as mqtt:
+            for topic in range(10):
+                await mqtt.subscribe(f"voxhub/busy-{index}/{topic}", qos=1)
+            await mqtt.publish(f"voxhub/busy-{index}/done", b"ok", qos=1)
+
+    for _ in range(5):
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(client(index) for index in range(12)))

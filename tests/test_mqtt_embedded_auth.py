@@ -8,10 +8,10 @@ import stat
 import aiomqtt
 import pytest
 
-from hub.broker import broker_credentials, start_embedded_broker
+from hub.composition import broker_host
 from hub.config import HubConfig
-from hub.server import broker_host
-from tests.plugins.mqtt import free_port
+from hub.mqtt.broker import broker_credentials, start_embedded_broker
+from rehearsal.ports import free_port
 
 
 async def test_the_embedded_broker_requires_the_credentials_it_generated(tmp_path) -> None:

@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 import json
 
+from rehearsal.ports import free_port
 from satellite.config import SatMqttConfig
 from satellite.mqtt import SatelliteMqtt
-from satellite.outbox import Outbox
-from tests.plugins.mqtt import MqttRecorder, free_port
+from tests.plugins.mqtt import MqttRecorder
+from voxhub.outbox import Outbox
 
 
 async def _stop(task: asyncio.Task) -> None:

@@ -8,9 +8,10 @@ import json
 
 import aiomqtt
 
+from rehearsal.speech import silence
 from satellite.daemon import Satellite
-from tests.plugins.mqtt import MqttRecorder
-from tests.plugins.satellite import pause, satellite_config, save
+from tests.plugins.mqtt import Mosquitto, MqttRecorder
+from tests.plugins.satellite import satellite_config, save
 
 
 async def _publish(port: int, topic: str, payload: str) -> None:
@@ -20,8 +21,8 @@ async def _publish(port: int, topic: str, payload: str) -> None:
 
 async def test_a_spoken_command_publishes_wake_transcript_intent_reply_and_states(
         tmp_path, sat_speech, hub_standin, mosquitto):
-    mic = save(tmp_path / "mic.wav", pause(1.0), sat_speech["wake"], pause(0.8),
-               sat_speech["command"], pause(1.5))
+    mic = save(tmp_path / "mic.wav", silence(1.0), sat_speech["wake"], silence(0.8),
+               sat_speech["command"], silence(1.5))
     config = satellite_config(tmp_path, hub_standin.uri, mic, name="Living Room",
                               mqtt_url=mosquitto.url)
     base = "voxhub/living_room"
@@ -45,7 +46,7 @@ async def test_a_spoken_command_publishes_wake_transcript_intent_reply_and_state
 
 async def test_command_topics_listen_say_all_say_mute_volume_stop(tmp_path, hub_standin,
                                                                    mosquitto):
-    mic = save(tmp_path / "mic.wav", pause(30.0))
+    mic = save(tmp_path / "mic.wav", silence(30.0))
     config = satellite_config(tmp_path, hub_standin.uri, mic, name="office", realtime=True,
                               mqtt_url=mosquitto.url, conversation__no_speech_timeout_s=1.0)
     satellite = Satellite(config)
@@ -77,7 +78,7 @@ async def test_command_topics_listen_say_all_say_mute_volume_stop(tmp_path, hub_
             assert hub_standin.announcements[1]["voice"]["name"] == "bf_emma"
             # a finished announcement is forgotten: a year of `say` does not pile up tasks
             await asyncio.sleep(0.1)
-            assert {t.get_name() for t in satellite._tasks} == {"hub", "watchdog", "mqtt"}
+            assert {t.get_name() for t in satellite.tasks.running} == {"hub", "watchdog", "mqtt"}
 
             # mute and volume, with their retained states for Home Assistant
             await _publish(mosquitto.port, f"{base}/mute", "ON")
@@ -110,7 +111,7 @@ async def test_retained_commands_and_payloads_of_the_wrong_shape_change_nothing(
     base = "voxhub/pantry"
     await _publish_retained(mosquitto.port, f"{base}/say", "Stale announcement")
     await _publish_retained(mosquitto.port, f"{base}/mute", "ON")
-    mic = save(tmp_path / "mic.wav", pause(30.0))
+    mic = save(tmp_path / "mic.wav", silence(30.0))
     config = satellite_config(tmp_path, hub_standin.uri, mic, name="pantry", realtime=True,
                               mqtt_url=mosquitto.url)
     satellite = Satellite(config)
@@ -145,3 +146,46 @@ async def test_retained_commands_and_payloads_of_the_wrong_shape_change_nothing(
 async def _publish_retained(port: int, topic: str, payload: str) -> None:
     async with aiomqtt.Client("127.0.0.1", port) as client:
         await client.publish(topic, payload, qos=1, retain=True)
+
+
+
+async def test_a_command_sent_the_moment_the_satellite_is_online_is_not_lost(
+        tmp_path, hub_standin):
+    """An automation that waits for `availability` online (or a state) and then publishes at
+    once must be heard: the satellite subscribes to its command topics before it announces
+    anything, since the broker drops a non-retained message nobody is subscribed to. The order
+    is read from the broker's own log, as timing alone would hide the window."""
+    broker = Mosquitto(tmp_path / "mosquitto", extra="log_type all\n")
+    broker.start()
+    base = "voxhub/hallway"
+    mic = save(tmp_path / "mic.wav", silence(30.0))
+    config = satellite_config(tmp_path, hub_standin.uri, mic, name="hallway", realtime=True,
+                              mqtt_url=broker.url)
+    satellite = Satellite(config)
+    try:
+        async with aiomqtt.Client("127.0.0.1", broker.port) as client:
+            await client.subscribe(f"{base}/availability", qos=1)
+            task = asyncio.create_task(satellite.run())
+            try:
+                async with asyncio.timeout(20):
+                    async for message in client.messages:
+                        if message.payload == b"online":
+                            await client.publish(f"{base}/say", "Someone is at the door", qos=1)
+                            break
+                for _ in range(100):
+                    if hub_standin.announcements:
+                        break
+                    await asyncio.sleep(0.05)
+                assert [a["text"] for a in hub_standin.announcements] == \
+                    ["Someone is at the door"]
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        lines = [line for line in broker.log().splitlines()
+                 if "from voxhub-satellite-hallway" in line and "Received" in line]
+        first_publish = next(n for n, line in enumerate(lines) if "PUBLISH" in line)
+        subscribes = [n for n, line in enumerate(lines) if "SUBSCRIBE" in line]
+        assert subscribes and max(subscribes) < first_publish, lines[:12]
+    finally:
+        broker.stop()

@@ -11,8 +11,8 @@ from wyoming.ping import Ping
 from wyoming.pipeline import PipelineStage, RunPipeline
 from wyoming.tts import Synthesize
 
+from hub.pipeline.config import PipelineConfig
 from hub.pipeline.program import PipelineProgram
-from hub.pipeline_config import PipelineConfig
 from hub.tts.program import TtsServerProgram
 from tests.plugins.hub import ThreadedHub
 from voxhub.audio import float_to_pcm16

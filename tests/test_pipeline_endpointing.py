@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
+from hub.pipeline.config import PipelineConfig
 from hub.pipeline.endpointing import Endpointer, EndpointKind
-from hub.pipeline_config import PipelineConfig
-from tests.plugins.pipeline import espeak, silence, speech_bounds
+from rehearsal.speech import espeak, silence, speech_bounds
 
 
 def events_of(audio: np.ndarray, config: PipelineConfig, chunk: int = 1024):
@@ -54,8 +54,8 @@ def test_silence_alone_ends_as_no_speech():
     assert events[0].at_s == pytest.approx(2.0, abs=0.04)
 
 
-def test_speech_shorter_than_the_minimum_is_ignored(speech_dir):
-    word = espeak("hey", speech_dir)
+def test_speech_shorter_than_the_minimum_is_ignored():
+    word = espeak("hey")
     audio = np.concatenate([silence(0.3), word, silence(2.5)])
     spoken = speech_bounds(audio)
     assert spoken[1] - spoken[0] < 0.5
@@ -63,19 +63,18 @@ def test_speech_shorter_than_the_minimum_is_ignored(speech_dir):
     assert [e.kind for e in events] == [EndpointKind.NO_SPEECH]
 
 
-def test_a_long_monologue_is_cut_at_max_speech(speech_dir):
+def test_a_long_monologue_is_cut_at_max_speech():
     talk = espeak("this is a very long sentence that keeps going on and on without a single "
-                  "break because somebody is reading the news aloud in the kitchen", speech_dir,
-                  speed=200)
+                  "break because somebody is reading the news aloud in the kitchen", speed=200)
     audio = np.concatenate([silence(0.3), talk])
     events = events_of(audio, PipelineConfig(max_speech_s=2.0, silence_s=1.5))
     assert events[-1].kind == EndpointKind.MAX_SPEECH
     assert events[-1].at_s - events[0].at_s == pytest.approx(2.0, abs=0.05)
 
 
-def test_a_short_pause_is_reported_and_withdrawn_when_speech_resumes(speech_dir):
-    first = espeak("turn on the lights", speech_dir)
-    second = espeak("in the kitchen", speech_dir)
+def test_a_short_pause_is_reported_and_withdrawn_when_speech_resumes():
+    first = espeak("turn on the lights")
+    second = espeak("in the kitchen")
     audio = np.concatenate([silence(0.3), first, silence(0.45), second, silence(1.5)])
     config = PipelineConfig(early_pause_s=0.25, silence_s=0.7)
     kinds = [e.kind for e in events_of(audio, config)]

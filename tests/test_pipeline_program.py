@@ -13,7 +13,8 @@ from wyoming.event import Event
 from wyoming.ping import Ping
 from wyoming.pipeline import PipelineStage, RunPipeline
 
-from tests.plugins.pipeline import espeak, run_command, silence, speech_bounds
+from rehearsal.speech import espeak, silence, speech_bounds
+from tests.plugins.pipeline import run_command
 from voxhub.audio import pcm_to_float
 from voxhub.result import UnderstandingResult
 
@@ -51,9 +52,8 @@ async def test_the_reply_comes_at_the_rate_the_satellite_asked_for(pipeline_hub,
     assert 0.5 < seconds < 6.0
 
 
-async def test_the_satellite_area_is_the_default_area_of_its_commands(pipeline_hub,
-                                                                      speech_dir):
-    audio = np.concatenate([silence(0.3), espeak("turn on the lights", speech_dir),
+async def test_the_satellite_area_is_the_default_area_of_its_commands(pipeline_hub):
+    audio = np.concatenate([silence(0.3), espeak("turn on the lights"),
                             silence(1.5)])
     log = await run_command(pipeline_hub.uri, audio, name="bedroom-sat", area="Bedroom",
                             realtime=False)
@@ -167,8 +167,8 @@ async def test_a_satellite_that_vanishes_mid_run_frees_its_run(pipeline_hub, kit
     assert not pipeline_hub.endpoint.connections
 
 
-async def test_many_satellites_run_at_once(pipeline_hub, kitchen_command, speech_dir):
-    other = np.concatenate([silence(0.4), espeak("turn off the garden lights", speech_dir),
+async def test_many_satellites_run_at_once(pipeline_hub, kitchen_command):
+    other = np.concatenate([silence(0.4), espeak("turn off the garden lights"),
                             silence(2.0)])
     runs = [run_command(pipeline_hub.uri, audio, name=f"sat{i}", area=None)
             for i, audio in enumerate([kitchen_command, other] * 2)]

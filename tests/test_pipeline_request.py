@@ -7,9 +7,10 @@ import pytest
 from wyoming.event import Event
 from wyoming.pipeline import PipelineStage, RunPipeline
 
-from hub.pipeline.reply import encode
-from hub.pipeline.request import AudioFormat, RunRequest
-from hub.pipeline_config import PipelineConfig
+from hub.pipeline.config import PipelineConfig
+from hub.pipeline.request import RunRequest
+from hub.tts.speech_stream import encode
+from voxhub.protocol import SndFormat
 
 
 def run_event(**data) -> Event:
@@ -23,13 +24,13 @@ def test_the_satellite_says_who_it_is_and_what_its_speaker_wants():
         satellite={"name": "kitchen-pi", "area": "Kitchen"},
         snd_format={"rate": 16000, "width": 2, "channels": 1}), PipelineConfig())
     assert (request.satellite, request.area) == ("kitchen-pi", "Kitchen")
-    assert request.snd_format == AudioFormat(16000, 2, 1)
+    assert request.snd_format == SndFormat(16000, 2, 1)
 
 
 def test_a_stock_wyoming_client_gets_sensible_defaults():
     request = RunRequest.from_event(run_event(), PipelineConfig())
     assert request.area is None
-    assert request.snd_format == AudioFormat(24000, 2, 1)
+    assert request.snd_format == SndFormat(24000, 2, 1)
     assert request.config == PipelineConfig()
 
 
@@ -77,11 +78,11 @@ def test_requests_the_hub_cannot_serve_are_refused_with_the_reason(data, message
 
 def test_reply_audio_is_encoded_in_the_width_and_channels_asked_for():
     samples = np.array([0.0, 0.5, -0.5, 1.0], dtype=np.float32)
-    mono16 = np.frombuffer(encode(samples, AudioFormat(24000, 2, 1)), "<i2")
+    mono16 = np.frombuffer(encode(samples, SndFormat(24000, 2, 1)), "<i2")
     assert mono16.tolist() == [0, 16383, -16383, 32767]
-    stereo16 = np.frombuffer(encode(samples, AudioFormat(24000, 2, 2)), "<i2")
+    stereo16 = np.frombuffer(encode(samples, SndFormat(24000, 2, 2)), "<i2")
     assert stereo16.tolist() == [0, 0, 16383, 16383, -16383, -16383, 32767, 32767]
-    wide = np.frombuffer(encode(samples, AudioFormat(24000, 4, 1)), "<i4")
+    wide = np.frombuffer(encode(samples, SndFormat(24000, 4, 1)), "<i4")
     assert wide[1] == pytest.approx(2**30, rel=1e-6)
-    narrow = np.frombuffer(encode(samples, AudioFormat(24000, 1, 1)), np.uint8)
+    narrow = np.frombuffer(encode(samples, SndFormat(24000, 1, 1)), np.uint8)
     assert narrow.tolist() == [128, 191, 64, 255]

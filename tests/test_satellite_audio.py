@@ -10,9 +10,10 @@ import wave
 import numpy as np
 import pytest
 
+from rehearsal.speech import silence
 from satellite.audio import CommandSink, FileSink, command_source, load_wav_16k
 from satellite.daemon import Satellite
-from tests.plugins.satellite import pause, satellite_config, save
+from tests.plugins.satellite import satellite_config, save
 from voxhub.audio import float_to_pcm16, write_wav
 from voxhub.configfile import ConfigError
 
@@ -112,8 +113,8 @@ def test_recordings_in_other_formats_are_converted(tmp_path):
 
 async def test_the_daemon_listens_through_a_real_microphone_command(tmp_path, sat_speech,
                                                                   hub_standin):
-    mic = save(tmp_path / "mic.wav", pause(1.0), sat_speech["wake"], pause(0.8),
-               sat_speech["command"], pause(1.5))
+    mic = save(tmp_path / "mic.wav", silence(1.0), sat_speech["wake"], silence(0.8),
+               sat_speech["command"], silence(1.5))
     # Like arecord: the audio, then the process stays open (sleep replaces the shell, so the
     # satellite's kill reaches it).
     config = satellite_config(tmp_path, hub_standin.uri, None, mic__source="command",
@@ -134,8 +135,8 @@ async def test_the_daemon_listens_through_a_real_microphone_command(tmp_path, sa
 
 async def test_a_satellite_process_reads_stdin_and_writes_the_reply_wav(tmp_path, sat_speech,
                                                                        hub_standin):
-    pcm = float_to_pcm16(np.concatenate([pause(1.0), sat_speech["wake"], pause(0.8),
-                                         sat_speech["command"], pause(2.0)]))
+    pcm = float_to_pcm16(np.concatenate([silence(1.0), sat_speech["wake"], silence(0.8),
+                                         sat_speech["command"], silence(2.0)]))
     out = tmp_path / "reply.wav"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "voxhub.cli", "satellite", "--name", "pipe", "--hub",

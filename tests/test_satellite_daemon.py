@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from wyoming.event import Event, async_read_event, async_write_event
 
+from rehearsal.speech import silence
 from satellite.daemon import Satellite
-from tests.plugins.satellite import HubStandIn, pause, satellite_config, save
+from tests.plugins.satellite import HubStandIn, satellite_config, save
 from voxhub.audio import float_to_pcm16
 
 
@@ -22,8 +23,8 @@ def played_seconds(path) -> float:
 
 async def test_wake_word_streams_the_command_with_its_preroll_and_plays_the_reply(
         tmp_path, sat_speech, hub_standin):
-    mic = save(tmp_path / "mic.wav", pause(1.0), sat_speech["wake"], pause(0.8),
-               sat_speech["command"], pause(1.5))
+    mic = save(tmp_path / "mic.wav", silence(1.0), sat_speech["wake"], silence(0.8),
+               sat_speech["command"], silence(1.5))
     config = satellite_config(tmp_path, hub_standin.uri, mic)
     satellite = Satellite(config)
     assert await asyncio.wait_for(satellite.run(), 60) == 0
@@ -55,8 +56,8 @@ async def test_command_spoken_without_pause_keeps_its_first_word(tmp_path, sat_s
     """A user who goes straight on from the wake word to the command: the pre-roll carries the
     command's start (spoken before the detection fired), no chime talks over it, and the hub
     receives every sample of the command unchanged."""
-    mic = save(tmp_path / "mic.wav", pause(1.0), sat_speech["wake"], pause(0.05),
-               sat_speech["command"], pause(1.5))
+    mic = save(tmp_path / "mic.wav", silence(1.0), sat_speech["wake"], silence(0.05),
+               sat_speech["command"], silence(1.5))
     config = satellite_config(tmp_path, hub_standin.uri, mic)
     satellite = Satellite(config)
     assert await asyncio.wait_for(satellite.run(), 60) == 0
@@ -76,8 +77,8 @@ async def test_the_awake_chime_heard_by_the_microphone_never_reaches_the_hub(
     # long as the chime.
     t = np.arange(int(0.2 * 16000)) / 16000
     echo = (0.5 * np.sin(2 * np.pi * 880 * t)).astype(np.float32)
-    mic = save(tmp_path / "mic.wav", pause(1.0), sat_speech["wake"], pause(0.3), echo,
-               pause(0.6), sat_speech["command"], pause(1.5))
+    mic = save(tmp_path / "mic.wav", silence(1.0), sat_speech["wake"], silence(0.3), echo,
+               silence(0.6), sat_speech["command"], silence(1.5))
     satellite = Satellite(satellite_config(tmp_path, hub_standin.uri, mic))
     assert await asyncio.wait_for(satellite.run(), 60) == 0
     run = hub_standin.runs[0]
@@ -92,10 +93,11 @@ async def test_wake_word_during_the_reply_stops_it_and_starts_a_new_command(tmp_
     hub = HubStandIn(reply_s=4.0)
     await hub.start()
     try:
-        command = [sat_speech["wake"], pause(0.8), sat_speech["command"]]
+        command = [sat_speech["wake"], silence(0.8), sat_speech["command"]]
         # The first reply starts ~0.8 s after the first command; the second wake word is
         # detected about 1.4 s into it.
-        mic = save(tmp_path / "mic.wav", pause(1.0), *command, pause(1.0), *command, pause(1.5))
+        mic = save(tmp_path / "mic.wav", silence(1.0), *command, silence(1.0), *command,
+                   silence(1.5))
         config = satellite_config(tmp_path, hub.uri, mic, realtime=True)
         satellite = Satellite(config)
         assert await asyncio.wait_for(satellite.run(), 60) == 0
@@ -114,12 +116,12 @@ async def test_wake_word_during_the_reply_stops_it_and_starts_a_new_command(tmp_
 
 
 async def test_hub_down_then_up_then_restarted_is_survived(tmp_path, sat_speech):
-    from tests.plugins.mqtt import free_port
+    from rehearsal.ports import free_port
 
     port = free_port()
-    conversation = [sat_speech["wake"], pause(0.8), sat_speech["command"]]
-    mic = save(tmp_path / "mic.wav", pause(2.5), *conversation, pause(4.5), *conversation,
-               pause(1.5))
+    conversation = [sat_speech["wake"], silence(0.8), sat_speech["command"]]
+    mic = save(tmp_path / "mic.wav", silence(2.5), *conversation, silence(4.5), *conversation,
+               silence(1.5))
     config = satellite_config(tmp_path, f"tcp://127.0.0.1:{port}", mic, realtime=True)
     satellite = Satellite(config)
     task = asyncio.create_task(satellite.run())
@@ -182,7 +184,7 @@ async def test_a_port_that_accepts_but_is_no_hub_is_one_outage_not_a_flapping_li
     once and retries with its back-off, instead of chiming "back" and "lost" twice a second."""
     peer = NotAHub(mode)
     uri = await peer.start()
-    mic = save(tmp_path / "mic.wav", pause(3.0))
+    mic = save(tmp_path / "mic.wav", silence(3.0))
     config = satellite_config(tmp_path, uri, mic, realtime=True, mic__tail_silence_s=0.0,
                               hub__pong_timeout_s=0.3)
     satellite = Satellite(config)
@@ -210,7 +212,7 @@ async def test_a_malformed_event_from_the_hub_is_skipped_and_the_link_stays_up(t
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     uri = f"tcp://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    mic = save(tmp_path / "mic.wav", pause(4.0))
+    mic = save(tmp_path / "mic.wav", silence(4.0))
     satellite = Satellite(satellite_config(tmp_path, uri, mic, realtime=True,
                                            mic__tail_silence_s=0.0))
     task = asyncio.create_task(satellite.run())

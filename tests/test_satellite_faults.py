@@ -18,15 +18,16 @@ from pathlib import Path
 import pytest
 from wyoming.event import Event, async_read_event, async_write_event
 
+from rehearsal.ports import free_port
+from rehearsal.speech import silence
 from satellite import hub_auth
 from satellite.config import HubLinkConfig
 from satellite.daemon import Satellite
 from satellite.hub_client import HubClient
-from satellite.outbox import Outbox
-from tests.plugins.mqtt import free_port
-from tests.plugins.satellite import HubStandIn, pause, satellite_config, save
+from tests.plugins.satellite import HubStandIn, satellite_config, save
 from tests.test_mqtt_security import make_certificates
 from voxhub.audio import float_to_pcm16
+from voxhub.outbox import Outbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,8 +45,20 @@ async def finish(task: asyncio.Task, timeout: float = 60.0) -> int:
 
 
 def command_mic(tmp_path: Path, sat_speech) -> Path:
-    return save(tmp_path / "mic.wav", pause(1.5), sat_speech["wake"], pause(0.8),
-                sat_speech["command"], pause(2.5))
+    return save(tmp_path / "mic.wav", silence(1.5), sat_speech["wake"], silence(0.8),
+                sat_speech["command"], silence(2.5))
+
+
+async def hub_and_its_successor(tmp_path: Path, sat_speech, reply_s: float = 1.0
+                                ) -> tuple[HubStandIn, HubStandIn, Satellite, asyncio.Task]:
+    """A running satellite speaking a command to a stand-in hub, and the stand-in that will
+    take the same port when the first one is gone (a restarted hub)."""
+    port = free_port()
+    hub = HubStandIn(port=port, reply_s=reply_s)
+    await hub.start()
+    satellite = Satellite(satellite_config(tmp_path, hub.uri, command_mic(tmp_path, sat_speech),
+                                           realtime=True))
+    return hub, HubStandIn(port=port), satellite, asyncio.create_task(satellite.run())
 
 
 # ---------------------------------------------------------------- a hub lost mid-command
@@ -53,14 +66,7 @@ def command_mic(tmp_path: Path, sat_speech) -> Path:
 
 async def test_a_command_whose_hub_went_away_is_replayed_once_the_hub_is_back(
         tmp_path, sat_speech):
-    port = free_port()
-    first = HubStandIn(port=port)
-    await first.start()
-    config = satellite_config(tmp_path, first.uri, command_mic(tmp_path, sat_speech),
-                              realtime=True)
-    satellite = Satellite(config)
-    task = asyncio.create_task(satellite.run())
-    second = HubStandIn(port=port)
+    first, second, satellite, task = await hub_and_its_successor(tmp_path, sat_speech)
     try:
         await wait_until(lambda: satellite.state == "listening", what="listening")
         await asyncio.sleep(0.3)  # part of the command has reached the first hub
@@ -82,14 +88,7 @@ async def test_a_command_whose_hub_went_away_is_replayed_once_the_hub_is_back(
 
 async def test_a_command_spoken_while_the_hub_restarts_is_carried_out_when_it_is_back(
         tmp_path, sat_speech):
-    port = free_port()
-    first = HubStandIn(port=port)
-    await first.start()
-    config = satellite_config(tmp_path, first.uri, command_mic(tmp_path, sat_speech),
-                              realtime=True)
-    satellite = Satellite(config)
-    task = asyncio.create_task(satellite.run())
-    second = HubStandIn(port=port)
+    first, second, satellite, task = await hub_and_its_successor(tmp_path, sat_speech)
     try:
         await wait_until(lambda: satellite.hub.connected, what="connected")
         await first.stop()  # the hub restarts just before the wake word
@@ -149,14 +148,9 @@ async def test_a_command_no_hub_takes_in_time_is_reported_lost(tmp_path, sat_spe
 
 
 async def test_a_command_the_hub_had_answered_is_not_sent_again(tmp_path, sat_speech):
-    port = free_port()
-    first = HubStandIn(port=port, reply_s=6.0)  # a long reply: the hub dies while it plays
-    await first.start()
-    config = satellite_config(tmp_path, first.uri, command_mic(tmp_path, sat_speech),
-                              realtime=True)
-    satellite = Satellite(config)
-    task = asyncio.create_task(satellite.run())
-    second = HubStandIn(port=port)
+    # a long reply: the hub dies while it plays
+    first, second, satellite, task = await hub_and_its_successor(tmp_path, sat_speech,
+                                                                 reply_s=6.0)
     try:
         await wait_until(lambda: satellite.state == "speaking", what="speaking")
         await first.stop()
@@ -276,7 +270,7 @@ def test_a_full_disk_keeps_results_in_memory_and_writes_them_later(tiny_disk, ca
 
 _WRITER = """
 import sys
-from satellite.outbox import Outbox
+from voxhub.outbox import Outbox
 outbox, n = Outbox(sys.argv[1], 10**6), int(sys.argv[2])  # never full: order is the point
 print("ready", flush=True)
 while True:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import numpy as np
 import pytest
 
+from rehearsal.speech import espeak_wav
 from satellite.vad import SpeechTracker
 from voxhub.audio import float_to_pcm16, read_wav, to_mono16k
 
@@ -14,9 +13,8 @@ from voxhub.audio import float_to_pcm16, read_wav, to_mono16k
 @pytest.fixture(scope="module")
 def command_then_silence(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, float]:
     wav = tmp_path_factory.mktemp("vad") / "command.wav"
-    subprocess.run(["espeak-ng", "-w", str(wav), "turn on the kitchen lights please"],
-                   check=True)
-    speech = to_mono16k(*read_wav(wav))
+    speech = to_mono16k(*read_wav(espeak_wav("turn on the kitchen lights please", wav,
+                                              speed=175)))  # espeak's default speed
     noise = np.random.default_rng(0).normal(0, 0.003, 16000 * 2).astype(np.float32)
     audio = np.concatenate([noise[:8000], speech, noise])
     return float_to_pcm16(audio), len(speech) / 16000

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from satellite.config import WakeConfig, WakeWordConfig
+from rehearsal.speech import espeak, silence
+from satellite.config import WakeConfig
 from satellite.wake import WakeWordDetector
-from tests.plugins.satellite import espeak_16k, pause
 from voxhub.audio import float_to_pcm16
+from voxhub.wake_word_config import WakeWordConfig
 
 
 def detect(detector: WakeWordDetector, *parts: np.ndarray, block_ms: int = 30) -> list:
@@ -29,8 +30,8 @@ def detect(detector: WakeWordDetector, *parts: np.ndarray, block_ms: int = 30) -
 @pytest.mark.parametrize(("voice", "speed"), [("en-us", 160), ("en-gb-x-rp", 175),
                                               ("en-us+m3", 150)])
 def test_okay_nabu_fires_on_spoken_okay_nabu(voice, speed):
-    found = detect(WakeWordDetector(WakeConfig()), pause(1.0),
-                   espeak_16k("okay nabu", voice, speed), pause(1.0))
+    found = detect(WakeWordDetector(WakeConfig()), silence(1.0),
+                   espeak("okay nabu", voice, speed), silence(1.0))
     assert [d.name for d in found] == ["okay_nabu"]
     assert found[0].phrase == "Okay Nabu" and found[0].probability > 0.85
     # It fires shortly after the word ends (this is what the pre-roll has to cover).
@@ -41,31 +42,31 @@ def test_nothing_fires_on_a_command_on_silence_or_on_noise(sat_speech):
     rng = np.random.default_rng(7)
     noise = (rng.standard_normal(16000 * 3) * 0.05).astype(np.float32)
     detector = WakeWordDetector(WakeConfig())
-    assert detect(detector, pause(1.0), sat_speech["command"], pause(2.0), noise,
-                  espeak_16k("what is the weather like today"), pause(1.0)) == []
+    assert detect(detector, silence(1.0), sat_speech["command"], silence(2.0), noise,
+                  espeak("what is the weather like today"), silence(1.0)) == []
     assert max(detector.max_probability.values()) < 0.5
 
 
 def test_several_wake_words_at_once_each_reported_by_name(sat_speech):
     config = WakeConfig(words=[WakeWordConfig("okay_nabu"), WakeWordConfig("alexa"),
                                WakeWordConfig("hey_mycroft")])
-    found = detect(WakeWordDetector(config), pause(1.0), sat_speech["wake"], pause(1.5),
-                   espeak_16k("alexa"), pause(1.5), espeak_16k("hey mycroft"), pause(1.0))
+    found = detect(WakeWordDetector(config), silence(1.0), sat_speech["wake"], silence(1.5),
+                   espeak("alexa"), silence(1.5), espeak("hey mycroft"), silence(1.0))
     assert [d.name for d in found] == ["okay_nabu", "alexa", "hey_mycroft"]
 
 
 def test_a_threshold_per_word(sat_speech):
     strict = WakeConfig(words=[WakeWordConfig("okay_nabu", threshold=0.999),
                                WakeWordConfig("alexa", threshold=0.5)])
-    found = detect(WakeWordDetector(strict), pause(1.0), sat_speech["wake"], pause(1.5),
-                   espeak_16k("alexa"), pause(1.0))
+    found = detect(WakeWordDetector(strict), silence(1.0), sat_speech["wake"], silence(1.5),
+                   espeak("alexa"), silence(1.0))
     assert [d.name for d in found] == ["alexa"]
 
 
 def test_the_refractory_period_makes_one_utterance_one_detection(sat_speech):
     """The model stays above its cut-off for a while after the word: without a refractory
     period one "okay nabu" would fire several times."""
-    twice = (pause(1.0), sat_speech["wake"], pause(0.5), sat_speech["wake"], pause(1.0))
+    twice = (silence(1.0), sat_speech["wake"], silence(0.5), sat_speech["wake"], silence(1.0))
     assert len(detect(WakeWordDetector(WakeConfig(refractory_s=0.0)), *twice)) > 2
     assert len(detect(WakeWordDetector(WakeConfig(refractory_s=0.5)), *twice)) == 2
     assert len(detect(WakeWordDetector(WakeConfig(refractory_s=5.0)), *twice)) == 1

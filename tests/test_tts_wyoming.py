@@ -134,6 +134,33 @@ async def test_synthesize_answers_with_one_24khz_audio_stream(tts_hub, whisper_t
     assert transcribe(whisper_tiny, pcm, 24000) == "turned on the kitchen lights"
 
 
+def _assert_stamped(events: list[Event]) -> None:
+    """Each chunk carries its place in the stream (ms), audio-stop the stream's length."""
+    sent = 0
+    for event in events:
+        if AudioChunk.is_type(event.type):
+            chunk = AudioChunk.from_event(event)
+            assert chunk.timestamp == sent * 1000 // chunk.rate
+            sent += len(chunk.audio) // (chunk.width * chunk.channels)
+    (stop,) = [AudioStop.from_event(e) for e in events if AudioStop.is_type(e.type)]
+    assert sent > 0 and stop.timestamp == sent * 1000 // 24000
+
+
+async def test_audio_is_stamped_with_its_place_in_the_stream_as_a_satellites_reply_is(
+        tts_hub) -> None:
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(Synthesize(text="The porch light is on.").event())
+        events, _ = await _read_audio(client)
+    _assert_stamped(events)
+    async with AsyncClient.from_uri(tts_hub.uri) as client:
+        await client.write_event(SynthesizeStart().event())
+        for piece in ["The porch ", "light is on. ", "Good night."]:
+            await client.write_event(SynthesizeChunk(text=piece).event())
+        await client.write_event(SynthesizeStop().event())
+        events, _ = await _read_audio(client, until="synthesize-stopped")
+    _assert_stamped(events)  # one stream across the pieces: stamps go on counting
+
+
 async def test_streamed_text_is_answered_sentence_by_sentence(tts_hub, whisper_tiny) -> None:
     async with AsyncClient.from_uri(tts_hub.uri) as client:
         await client.write_event(SynthesizeStart(voice=SynthesizeVoice(name="am_michael")).event())

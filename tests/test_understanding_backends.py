@@ -3,6 +3,7 @@ in vLLM's wire format): its tool call is checked against the grammar and the hom
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def test_a_valid_tool_call_becomes_the_intent(llm_understander: Any, fake_openai
     fake_openai.message = tool_message(
         "HassTurnOn", {"name": "Kitchen Lights"},
         "Heard: turn on the kitchen lights\nReply: Turning on the kitchen lights.")
-    result = llm_understander.understand_audio_sync(spoken("turn on the kitchen lights"))
+    result = asyncio.run(llm_understander.understand_audio(spoken("turn on the kitchen lights")))
     assert result.intent.name == "HassTurnOn"
     assert result.targets == ["light.kitchen_lights"]
     assert result.reply == "Turning on the kitchen lights."
@@ -57,7 +58,8 @@ def test_the_satellites_area_fills_a_call_without_target(llm_understander: Any,
                                                          spoken: Any) -> None:
     fake_openai.message = tool_message("HassTurnOff", {"domain": "light"},
                                        "Heard: turn off the lights")
-    result = llm_understander.understand_audio_sync(spoken("turn off the lights"), "bedroom")
+    result = asyncio.run(llm_understander.understand_audio(spoken("turn off the lights"),
+                                                           "bedroom"))
     assert sorted(result.targets) == ["light.bedroom", "light.bedside_lamp"]
     assert result.reply == "Turned off the light"
 
@@ -66,7 +68,7 @@ def test_a_call_naming_something_not_in_the_home_is_not_acted_on(
         llm_understander: Any, fake_openai: Any, spoken: Any) -> None:
     fake_openai.message = tool_message("HassTurnOn", {"name": "Jacuzzi"},
                                        "Heard: turn on the jacuzzi")
-    result = llm_understander.understand_audio_sync(spoken("turn on the jacuzzi"))
+    result = asyncio.run(llm_understander.understand_audio(spoken("turn on the jacuzzi")))
     assert result.intent is None and result.targets == []
 
 
@@ -74,11 +76,11 @@ def test_without_a_tool_call_the_transcript_is_matched(llm_understander: Any,
                                                        fake_openai: Any, spoken: Any) -> None:
     fake_openai.message = {"role": "assistant",
                            "content": "Heard: close the garbage door\nReply: OK"}
-    result = llm_understander.understand_audio_sync(spoken("close the garage door"))
+    result = asyncio.run(llm_understander.understand_audio(spoken("close the garage door")))
     assert result.targets == ["cover.garage_door"]
     assert result.intent.name == "HassTurnOff"
 
 
 def test_silence_never_reaches_the_server(llm_understander: Any, fake_openai: Any) -> None:
-    result = llm_understander.understand_audio_sync(np.zeros(16000, dtype=np.float32))
+    result = asyncio.run(llm_understander.understand_audio(np.zeros(16000, dtype=np.float32)))
     assert result.intent is None and result.text == ""

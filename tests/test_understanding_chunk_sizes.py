@@ -17,8 +17,8 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient
 from wyoming.pipeline import PipelineStage, RunPipeline
 
+from rehearsal.speech import espeak, silence
 from tests.plugins.hub import normalize_words
-from tests.plugins.pipeline import espeak, silence
 from voxhub.audio import float_to_pcm16
 from voxhub.result import UnderstandingResult
 
@@ -42,14 +42,30 @@ async def transcribe_in_chunks(uri: str, pcm: bytes, size: int, language: str = 
 
 
 @pytest.fixture(scope="module")
+def reassembly_hub(understander: Any) -> Any:
+    """The asr program on an endpoint whose event budget (`server.max_events_per_s`) does not
+    slow a client down: 1-byte chunks are 64,000 events for this command, which the default
+    budget reads at 200 a second, as it reads any flood (tests/test_hub_event_budget.py).
+    Here only the reassembly is under test."""
+    from hub.asr.program import AsrProgram
+    from hub.endpoint import Limits
+    from tests.plugins.hub import ThreadedHub
+
+    hub = ThreadedHub([AsrProgram(understander)],
+                      limits=Limits(max_events_per_s=1e6, event_burst=1_000_000))
+    yield hub
+    hub.close()
+
+
+@pytest.fixture(scope="module")
 def command_pcm(spoken: Any) -> bytes:
     return float_to_pcm16(spoken("turn on the kitchen lights"))
 
 
 @pytest.fixture(scope="module")
-def whole_transcript(understanding_hub: Any, command_pcm: bytes) -> str:
+def whole_transcript(reassembly_hub: Any, command_pcm: bytes) -> str:
     """The transcript of the command sent as one chunk: what every chunking must give."""
-    return asyncio.run(transcribe_in_chunks(understanding_hub.uri, command_pcm,
+    return asyncio.run(transcribe_in_chunks(reassembly_hub.uri, command_pcm,
                                             len(command_pcm)))
 
 
@@ -59,14 +75,13 @@ def test_the_command_sent_whole_is_heard_right(whole_transcript: str) -> None:
 
 @pytest.mark.parametrize("size", CHUNK_SIZES)
 async def test_chunks_of_any_byte_length_give_the_same_transcript(
-        understanding_hub: Any, command_pcm: bytes, whole_transcript: str, size: int) -> None:
-    assert await transcribe_in_chunks(understanding_hub.uri, command_pcm, size) \
+        reassembly_hub: Any, command_pcm: bytes, whole_transcript: str, size: int) -> None:
+    assert await transcribe_in_chunks(reassembly_hub.uri, command_pcm, size) \
         == whole_transcript
 
 
-async def test_a_satellite_run_in_odd_chunks_understands_the_command(pipeline_hub: Any,
-                                                                    speech_dir: Any) -> None:
-    audio = np.concatenate([silence(0.4), espeak("turn on the kitchen lights", speech_dir),
+async def test_a_satellite_run_in_odd_chunks_understands_the_command(pipeline_hub: Any) -> None:
+    audio = np.concatenate([silence(0.4), espeak("turn on the kitchen lights"),
                             silence(1.8)])
     pcm = float_to_pcm16(audio)
     async with AsyncClient.from_uri(pipeline_hub.uri) as client:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "home.yaml"
 
 
 def understand(u: Any, text: str, area: str | None = None) -> Any:
-    return u.understand_text_sync(text, area)
+    return asyncio.run(u.understand_text(text, area))
 
 
 @pytest.mark.parametrize(("text", "area", "intent", "targets", "reply"), [
@@ -54,7 +55,8 @@ def test_slots_are_published_as_plain_values(text_understander: Any) -> None:
     assert result.intent.slots == {"name": "Bedroom Light", "brightness": 50}
     data = result.to_dict()
     assert set(data) == {"text", "language", "intent", "targets", "reply", "confidence",
-                         "timings_ms", "action"}
+                         "timings_ms", "action", "answered_by", "conversation_id",
+                         "continue_conversation"}
     assert data["action"] is None  # understood only: no actor has seen it yet
 
 
@@ -121,10 +123,10 @@ def test_empty_text_is_not_recognized_silently(text_understander: Any) -> None:
 
 
 def test_is_complete_command_is_a_strict_check(text_understander: Any) -> None:
-    assert text_understander.is_complete_command("turn on the kitchen lights")
-    assert text_understander.is_complete_command("turn on the lights", "kitchen")
-    assert not text_understander.is_complete_command("turn on the")
-    assert not text_understander.is_complete_command("open the garbage door")
+    assert asyncio.run(text_understander.is_complete_command("turn on the kitchen lights"))
+    assert asyncio.run(text_understander.is_complete_command("turn on the lights", "kitchen"))
+    assert not asyncio.run(text_understander.is_complete_command("turn on the"))
+    assert not asyncio.run(text_understander.is_complete_command("open the garbage door"))
 
 
 def test_custom_sentences_and_home_changes_are_picked_up(tmp_path: Path) -> None:
@@ -153,17 +155,17 @@ def test_custom_sentences_and_home_changes_are_picked_up(tmp_path: Path) -> None
     u = Understander(config, source)
     u.load(recognizer=False)
     try:
-        party = u.understand_text_sync("start the party in the living room")
+        party = asyncio.run(u.understand_text("start the party in the living room"))
         assert party.intent.name == "PartyMode"
         assert party.intent.slots == {"area": "living_room"}
         assert party.reply == "Let's party in the living room"
 
-        assert u.understand_text_sync("turn on the sauna").intent is None
+        assert asyncio.run(u.understand_text("turn on the sauna")).intent is None
         home_file.write_text(EXAMPLE.read_text() + "  - {id: switch.sauna, name: Sauna}\n")
         deadline = time.time() + 10
         while time.time() < deadline and u.home.entity("switch.sauna") is None:
             time.sleep(0.05)
-        result = u.understand_text_sync("turn on the sauna")
+        result = asyncio.run(u.understand_text("turn on the sauna"))
         assert result.targets == ["switch.sauna"]
     finally:
         source.close()

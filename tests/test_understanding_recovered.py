@@ -7,6 +7,7 @@ is confident was meant, and never turns speech that is not a command into one.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,12 @@ def _heard(text: str, *more: str) -> Transcription:
 
 
 def test_a_slipped_command_is_handed_on_as_the_command_meant(recovering: Understander) -> None:
-    assert recovering.recovered_text(_heard("Turn of the desk lamb.")) == "turn off the desk lamp"
+    recovered = asyncio.run(recovering.recovered_text(_heard("Turn of the desk lamb.")))
+    assert recovered == "turn off the desk lamp"
 
 
 def test_a_command_heard_right_is_handed_on_as_heard(recovering: Understander) -> None:
-    assert recovering.recovered_text(_heard("Turn on the kitchen lights.")) == \
+    assert asyncio.run(recovering.recovered_text(_heard("Turn on the kitchen lights."))) == \
         "Turn on the kitchen lights."
 
 
@@ -45,7 +47,7 @@ def test_a_command_heard_right_is_handed_on_as_heard(recovering: Understander) -
                                     "I need to buy a new car.", ""])
 def test_speech_that_is_not_a_command_is_handed_on_as_heard(recovering: Understander,
                                                             speech: str) -> None:
-    assert recovering.recovered_text(_heard(speech)) == speech
+    assert asyncio.run(recovering.recovered_text(_heard(speech))) == speech
 
 
 def test_auto_recovers_only_for_the_users_own_home(monkeypatch: pytest.MonkeyPatch,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ def words(text: str) -> str:
 
 def test_whisper_transcribes_a_spoken_command_with_hypotheses(understander: Any,
                                                               spoken: Any) -> None:
-    result = understander.transcribe_sync(spoken("turn on the kitchen lights"))
+    result = asyncio.run(understander.transcribe(spoken("turn on the kitchen lights")))
     assert words(result.text) == "turn on the kitchen lights"
     assert result.language == "en"
     assert 0.0 < result.confidence <= 1.0
@@ -33,9 +34,9 @@ def test_the_home_prompt_is_built_from_command_words_and_names(understander: Any
 
 
 def test_silence_gives_an_empty_transcript(understander: Any) -> None:
-    result = understander.transcribe_sync(np.zeros(16000, dtype=np.float32))
+    result = asyncio.run(understander.transcribe(np.zeros(16000, dtype=np.float32)))
     assert result.text == "" and result.hypotheses == []
-    quiet = understander.understand_audio_sync(np.zeros(8000, dtype=np.float32))
+    quiet = asyncio.run(understander.understand_audio(np.zeros(8000, dtype=np.float32)))
     assert quiet.text == "" and quiet.intent is None and quiet.reply == ""
 
 
@@ -45,7 +46,7 @@ def test_other_formats_are_converted_not_refused(understander: Any, spoken: Any)
     stereo = np.stack([audio, audio], axis=1).reshape(-1)
     pcm32 = (np.clip(stereo, -1, 1) * (2**31 - 1)).astype("<i4").tobytes()
     converted = to_mono16k(pcm32, 8000, 4, 2)
-    result = understander.understand_audio_sync(converted)
+    result = asyncio.run(understander.understand_audio(converted))
     assert result.intent is not None and result.targets == ["cover.garage_door"]
 
 
@@ -54,7 +55,7 @@ def test_long_audio_is_cut_to_the_limit(understander: Any, spoken: Any,
     command = spoken("turn on the kitchen lights")
     long_audio = np.concatenate([command, np.zeros(16000 * 40, dtype=np.float32)])
     with caplog.at_level("WARNING"):
-        result = understander.understand_audio_sync(long_audio)
+        result = asyncio.run(understander.understand_audio(long_audio))
     assert "cut to asr.max_audio_s" in caplog.text
     assert result.targets == ["light.kitchen_lights"]
 
@@ -82,7 +83,7 @@ def test_pcm16_round_trip_of_test_speech(spoken: Any) -> None:
 def test_the_hubs_own_kokoro_voices_are_understood(understander: Any, synthesizer: Any,
                                                    voice: str) -> None:
     pcm = synthesizer.synthesize("Please open the garage door.", voice=voice)
-    result = understander.understand_audio_sync(to_mono16k(pcm, 24000, 2, 1), "kitchen")
+    result = asyncio.run(understander.understand_audio(to_mono16k(pcm, 24000, 2, 1), "kitchen"))
     assert result.intent is not None and result.intent.name == "HassTurnOn"
     assert result.targets == ["cover.garage_door"]
     assert result.reply == "Opening"

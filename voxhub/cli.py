@@ -1,7 +1,8 @@
 """`voxhub`: one command with a subcommand per job.
 
-Each subcommand lives beside the component it drives, in a module exposing `configure(parser)`
-and `run(args) -> int`. Those modules import nothing heavy at module level, so `voxhub --help` is
+Each subcommand is a module exposing `configure(parser)` and `run(args) -> int`: the hub's in
+`hub/cli/` (named after the subcommand), the satellite's in `satellite/cli.py`, the demo's and
+config-doc's in `voxhub/`. Those modules import nothing heavy at module level, so `voxhub --help` is
 instant and the satellite never pulls in the hub's models.
 """
 
@@ -17,11 +18,11 @@ from voxhub.configfile import ConfigError
 
 #: name → (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "hub": ("hub.server", "run the hub's Wyoming endpoint (TTS, understanding, pipeline)"),
-    "say": ("hub.tts.say", "speak text with Kokoro to a WAV file or the speaker"),
-    "voices": ("hub.tts.say_voices", "list the installed voices"),
-    "prepare": ("hub.data", "prepare the model data directory (offline, from packages)"),
-    "understand": ("hub.understand_cli", "audio file → transcript, intent and reply"),
+    "hub": ("hub.cli.hub", "run the hub's Wyoming endpoint (TTS, understanding, pipeline)"),
+    "say": ("hub.cli.say", "speak text with Kokoro to a WAV file or the speaker"),
+    "voices": ("hub.cli.voices", "list the installed voices"),
+    "prepare": ("hub.cli.prepare", "prepare the model data directory (offline, from packages)"),
+    "understand": ("hub.cli.understand", "audio file → transcript, intent and reply"),
     "satellite": ("satellite.cli", "run a satellite: wake word, hub, speaker, MQTT"),
     "demo": ("voxhub.demo", "the whole loop on this machine, with timings"),
     "config-doc": ("voxhub.config_doc", "print every configuration option with its meaning"),

@@ -29,7 +29,7 @@ def config_class(which: str) -> type:
 
 def example_yaml(cls: type, indent: int = 0) -> str:
     """Every setting at its default, each preceded by its documentation as a comment."""
-    from voxhub.configfile import to_mapping
+    from voxhub.configfile import Derived, to_mapping
 
     lines: list[str] = []
     pad = " " * indent
@@ -48,7 +48,9 @@ def example_yaml(cls: type, indent: int = 0) -> str:
             continue
         dumped = yaml.safe_dump({field.name: to_mapping(value)}, default_flow_style=True,
                                 width=1000).strip()
-        lines.append(f"{pad}{dumped[1:-1] if dumped.startswith('{') else dumped}")
+        line = dumped[1:-1] if dumped.startswith("{") else dumped
+        # Left out, a derived key follows the setting it derives from (tts.voice: language).
+        lines.append(f"{pad}# {line}" if isinstance(value, Derived) else f"{pad}{line}")
     return "\n".join(lines)
 
 

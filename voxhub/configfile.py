@@ -20,17 +20,34 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+#: A settings dataclass.
+T = TypeVar("T", bound="DataclassInstance")
 
 _MISSING = dataclasses.MISSING
 
 
 class ConfigError(ValueError):
     """A config value that cannot be used; the message names file, key and what is allowed."""
+
+
+class Derived(str):
+    """A default that another setting chooses (the hub's `language` picks the voice, the
+    recognizer model…), as opposed to a value somebody wrote.
+
+    Values read from a file or the command line are plain `str`, so the component that
+    derives can tell the two apart and change only what nobody chose, however often the
+    dataclasses are rebuilt by `override`. Example files show derived keys commented out, so
+    that a copied example keeps following the setting they derive from.
+    """
+
+    __slots__ = ()
 
 
 def setting(
@@ -51,12 +68,27 @@ def setting(
         value = default
         return dataclasses.field(default_factory=lambda: type(value)(value), metadata=metadata)
     if dataclasses.is_dataclass(default) and not isinstance(default, type):
-        value = default
-        return dataclasses.field(default_factory=lambda: dataclasses.replace(value),
+        template = default
+        return dataclasses.field(default_factory=lambda: dataclasses.replace(template),
                                  metadata=metadata)
     if isinstance(default, type) and dataclasses.is_dataclass(default):
         return dataclasses.field(default_factory=default, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def read_secret(path: Path, key: str) -> str:
+    """A secret (token, API key) from the file a `*_file` setting names, stripped.
+
+    Secrets live in files (or the environment) rather than in the YAML or on a command line,
+    where `ps` and shell histories would show them. The error names the setting and the file,
+    never the content."""
+    try:
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise ConfigError(f"{key}: cannot read {path}: {err.strerror or err}") from err
+    if not secret:
+        raise ConfigError(f"{key}: {path} is empty")
+    return secret
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -111,6 +143,19 @@ def from_mapping(cls: type[T], data: Mapping[str, Any], source: str = "<config>"
         raise ConfigError(f"{source}: {prefix.rstrip('.') or 'top level'}: {err}") from err
 
 
+def set_item(item: str) -> tuple[str, Any]:
+    """One `--set KEY=VALUE` of either CLI: the key, and the value read as YAML so that lists
+    and numbers can be given (`--set server.programs=[tts]`); an empty value is None."""
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {item}: expected KEY=VALUE")
+    try:
+        value = yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        value = text
+    return key.strip(), value
+
+
 def override(obj: T, dotted: str, value: Any, source: str = "command line") -> T:
     """Return a copy of ``obj`` with one dotted setting replaced and validated (CLI flags)."""
     return _override(obj, dotted.split("."), dotted, value, source)
@@ -125,7 +170,12 @@ def _override(obj: Any, parts: list[str], dotted: str, value: Any, source: str) 
         raise ConfigError(f"{source}: {dotted}: unknown setting{hint}")
     if rest:
         inner = _override(getattr(obj, head), rest, dotted, value, source)
-        return dataclasses.replace(obj, **{head: inner})
+        try:  # the outer dataclass checks its sections together (hub: language vs asr.model)
+            return dataclasses.replace(obj, **{head: inner})
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"{source}: {dotted}: {err}") from err
     hint = typing.get_type_hints(type(obj))[head]
     converted = _convert(hint, value, source, dotted, fields[head])
     try:  # a dataclass's own check (__post_init__), worded like from_mapping's
@@ -138,7 +188,7 @@ def to_mapping(obj: Any) -> Any:
     """The plain-data form of a config dataclass (for printing the effective config)."""
     if dataclasses.is_dataclass(obj):
         return {f.name: to_mapping(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Path):
+    if isinstance(obj, (Path, Derived)):
         return str(obj)
     if isinstance(obj, (list, tuple)):
         return [to_mapping(v) for v in obj]

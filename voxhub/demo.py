@@ -19,20 +19,44 @@ from pathlib import Path
 from typing import Any
 
 COMMAND = "Turn on the kitchen lights."
+#: language → (the user's command, the user's Kokoro voice, the satellite's area): a command of
+#: that language's example home, in a voice of the language other than the reply voice (French
+#: has one voice, the reply's: the user is it blended with an Italian one).
+DEMOS: dict[str, tuple[str, str, str]] = {
+    "en": (COMMAND, "am_michael", "Kitchen"),
+    "es": ("Enciende la luz de la cocina.", "em_alex", "Cocina"),
+    "fr": ("Allume la lumière de la cuisine.", "ff_siwis:0.7,if_sara:0.3", "Cuisine"),
+    "it": ("Accendi la luce della cucina.", "im_nicola", "Cucina"),
+    "pt": ("Liga a luz da cozinha.", "pm_alex", "Cozinha"),
+}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("out"),
                         help="folder for the reply WAV (default ./out)")
-    parser.add_argument("--command", default=COMMAND, help="what the user says after the wake "
-                        "word")
-    parser.add_argument("--command-voice", default="am_michael",
-                        help="Kokoro voice of the user (the reply uses the hub's voice)")
-    parser.add_argument("--area", default="Kitchen", help="area of the demo satellite")
+    parser.add_argument("--language", default="en", help="the hub's language and the demo's: "
+                        f"{', '.join(DEMOS)} (the example home of that language)")
+    parser.add_argument("--command", help="what the user says after the wake word (default: "
+                        "a light of the language's example home)")
+    parser.add_argument("--command-voice",
+                        help="Kokoro voice of the user (default: one of the language that is "
+                        "not the reply voice)")
+    parser.add_argument("--area", help="area of the demo satellite")
     parser.add_argument("--hub-log", type=Path, help="hub log file (default: in the data dir)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from voxhub import language as lang
+    from voxhub.configfile import ConfigError
+
+    try:
+        demo = DEMOS[lang.base(args.language)]
+    except (KeyError, ValueError):
+        raise ConfigError(f"--language: '{args.language}' has no demo; allowed: "
+                          f"{', '.join(DEMOS)}") from None
+    args.command = args.command or demo[0]
+    args.command_voice = args.command_voice or demo[1]
+    args.area = args.area or demo[2]
     return asyncio.run(_demo(args))
 
 
@@ -47,14 +71,19 @@ class Clock:
 
 async def _demo(args: argparse.Namespace) -> int:
     from hub.config import default_data_dir
-    from hub.pipeline.rehearsal import HubProcess, TimedSatellite, build_recording, free_port
+    from rehearsal.hub_process import HubProcess
+    from rehearsal.ports import free_port
+    from rehearsal.speech import build_recording
+    from rehearsal.timed_satellite import TimedSatellite
 
     clock = Clock()
     demo_dir = default_data_dir() / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
     mqtt_port = free_port()
-    hub = HubProcess(args.hub_log or demo_dir / "hub.log", mqtt_port=mqtt_port)
-    clock.say("starting the hub: Kokoro TTS, Whisper, intents, example home, embedded MQTT")
+    hub = HubProcess(args.hub_log or demo_dir / "hub.log", mqtt_port=mqtt_port,
+                     language=None if args.language == "en" else args.language)
+    clock.say(f"starting the hub in '{args.language}': Kokoro TTS, Whisper, intents, example "
+              "home, embedded MQTT")
     loop = asyncio.get_running_loop()
     try:
         await loop.run_in_executor(None, hub.start)
@@ -65,7 +94,8 @@ async def _demo(args: argparse.Namespace) -> int:
               f"(log: {hub.log_path})")
     try:
         wav, ends = await build_recording(hub.uri, demo_dir / "command.wav",
-                                          [(args.command, "")], voice=args.command_voice)
+                                          [(args.command, "")], voice=args.command_voice,
+                                          wake_voice=DEMOS["en"][1])
         clock.say(f'recorded "Okay, Nabu. … {args.command}" in voice {args.command_voice} '
                   f"→ {wav}")
         return await _converse(args, clock, hub.uri, mqtt_port, wav, ends, TimedSatellite)
@@ -92,8 +122,8 @@ async def _converse(args: argparse.Namespace, clock: Clock, uri: str, mqtt_port:
         elif what in ("voice_stopped", "transcript", "intent", "first_audio", "reply_end"):
             clock.say(f"satellite ← hub: {detail.type}", now)
 
-    from hub.broker import broker_credentials
     from hub.config import default_data_dir
+    from hub.mqtt.broker import broker_credentials
 
     user, password = broker_credentials(default_data_dir())  # the embedded broker's
     satellite = satellite_type(uri, wav, ends, name, args.area, settings=[

@@ -57,7 +57,7 @@ class ActionOutcome:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ActionOutcome:
-        return cls(by=str(data.get("by", "none")), status=ActionStatus(data.get("status")),
+        return cls(by=str(data.get("by", "none")), status=ActionStatus(str(data.get("status"))),
                    carried_out=bool(data.get("carried_out", False)),
                    targets=list(data.get("targets") or []),
                    failed=list(data.get("failed") or []),
@@ -75,6 +75,16 @@ class UnderstandingResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     #: What became of the intent; None until an actor has seen it (`voxhub understand`).
     action: ActionOutcome | None = None
+    #: Who gave the reply when it is a free-form answer rather than a home intent
+    #: (`openai`, `home_assistant`, `recognizer`); None for an intent or a "Sorry". Automations
+    #: tell answers from commands by this field.
+    answered_by: str | None = None
+    #: The conversation this result belongs to: carried to the answerer and back by the satellite
+    #: when it listens again, so that a follow-up or a yes/no is understood in context.
+    conversation_id: str | None = None
+    #: The reply asks something ("Did you mean …?", an answer that wants more): the satellite
+    #: listens again for a few seconds without the wake word.
+    continue_conversation: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -96,4 +106,7 @@ class UnderstandingResult:
             timings_ms={k: float(v) for k, v in (data.get("timings_ms") or {}).items()},
             action=(ActionOutcome.from_dict(data["action"])
                     if isinstance(data.get("action"), dict) else None),
+            answered_by=data.get("answered_by"),
+            conversation_id=data.get("conversation_id"),
+            continue_conversation=bool(data.get("continue_conversation", False)),
         )

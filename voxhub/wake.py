@@ -17,22 +17,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
+
+from voxhub.wake_word_config import WakeWordConfig
 
 _LOGGER = logging.getLogger(__name__)
 BUILTIN = tuple(m.value for m in Model)
 SAMPLE_RATE = 16000
 """The detector takes 16 kHz mono 16-bit PCM."""
-
-
-class WordSpec(Protocol):
-    """One wake word as the satellite's and the hub's settings declare it."""
-
-    model: str
-    threshold: float | None
 
 
 @dataclass
@@ -94,7 +88,7 @@ class WakeWordDetector:
     interpreter), so every audio stream needs its own; building one costs about a millisecond
     per model."""
 
-    def __init__(self, words: Sequence[WordSpec], refractory_s: float) -> None:
+    def __init__(self, words: Sequence[WakeWordConfig], refractory_s: float) -> None:
         if not words:
             raise ValueError("wake.words: at least one wake word is required")
         self.models = [load_model(w.model, w.threshold) for w in words]

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from hub.actions.home_assistant import HomeAssistantIntents, IntentAnswer
 from hub.config import HubConfig
+from hub.intents import phrases
 from hub.intents.engine import IntentEngine
 from hub.intents.home import Home
 from hub.intents.targets import UNTARGETED
@@ -44,6 +45,10 @@ class Actor(ABC):
     """Carries out one recognized intent and fills in `result.action` and an honest reply."""
 
     by = "none"
+    #: Whether questions about the home (QUERIES) are answered from the hub's home model
+    #: rather than handed on: true where Home Assistant does not act (an automation acts on
+    #: commands, or nobody does), so a state question is still answered.
+    answers_from_home_model = False
 
     async def carry_out(self, result: UnderstandingResult, engine: IntentEngine,
                         area: str | None = None) -> UnderstandingResult:
@@ -54,6 +59,9 @@ class Actor(ABC):
         name = result.intent.name
         if name in ANSWERED_BY_HUB:
             return replace(result, action=ActionOutcome("hub", ActionStatus.ANSWERED, True))
+        if self.answers_from_home_model and name in QUERIES:
+            return replace(result, action=ActionOutcome("hub", ActionStatus.ANSWERED, True,
+                                                        list(result.targets)))
         return await self._act(result, engine, area)
 
     @abstractmethod
@@ -65,38 +73,29 @@ class Actor(ABC):
         """Release connections at shutdown."""
 
 
-def answered_from_home_model(result: UnderstandingResult) -> UnderstandingResult:
-    """A question the hub answered from its home model: nothing to carry out."""
-    return replace(result, action=ActionOutcome("hub", ActionStatus.ANSWERED, True,
-                                                list(result.targets)))
-
-
 class MqttActor(Actor):
     by = "mqtt"
+    answers_from_home_model = True
 
     async def _act(self, result: UnderstandingResult, engine: IntentEngine,
                    area: str | None) -> UnderstandingResult:
-        assert result.intent is not None
-        if result.intent.name in QUERIES:
-            return answered_from_home_model(result)
         return replace(result, action=ActionOutcome("mqtt", ActionStatus.PUBLISHED, False,
                                                     list(result.targets)))
 
 
 class NoActor(Actor):
     by = "none"
+    answers_from_home_model = True
 
     async def _act(self, result: UnderstandingResult, engine: IntentEngine,
                    area: str | None) -> UnderstandingResult:
-        assert result.intent is not None
-        if result.intent.name in QUERIES:
-            return answered_from_home_model(result)
-        return replace(result, reply=NOTHING_ACTS,
+        return replace(result, reply=phrases.phrase(engine.grammar.language, "nothing_acts"),
                        action=ActionOutcome("none", ActionStatus.NOT_CARRIED_OUT,
                                             error="intents.act is none"))
 
 
-NOTHING_ACTS = "I understood that, but nothing is set up to carry it out."
+#: What NoActor says in English (other languages: `hub.intents.phrases`).
+NOTHING_ACTS = phrases.PHRASES["en"]["nothing_acts"]
 
 
 class HomeAssistantActor(Actor):
@@ -135,21 +134,22 @@ def failure_reply(answer: IntentAnswer, result: UnderstandingResult,
                   engine: IntentEngine) -> str:
     """What to say when Home Assistant did not carry a command out: never that it did.
 
-    English names the reason and the devices; other languages say their own Home Assistant
-    phrase for a failed command (`handle_error`), since these sentences are not translated."""
-    if not engine.grammar.language.lower().startswith("en"):
+    It names the reason and the devices, in the home's language (`hub.intents.phrases`); a
+    language without the hub's sentences says its own Home Assistant phrase for a failed
+    command (`handle_error`) rather than English."""
+    language = engine.grammar.language
+    if phrases.table_language(language) == "en" and not language.lower().startswith("en"):
         return engine.grammar.error_responses.get("handle_error") or answer.speech or "Error"
     home: Home = engine.home
     if answer.status is ActionStatus.UNREACHABLE and answer.uncertain:
-        return "Sorry, Home Assistant didn't answer in time, so I can't tell whether it worked."
+        return phrases.phrase(language, "ha_no_answer")
     if answer.status is ActionStatus.UNREACHABLE:
-        return "Sorry, I couldn't reach Home Assistant, so nothing was changed."
+        return phrases.phrase(language, "ha_unreachable")
     ids = answer.failed or result.targets
     names = [entity.name for entity_id in ids if (entity := home.entity(entity_id)) is not None]
     if names:
-        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        return f"Sorry, Home Assistant couldn't do that for {listed}."
-    return "Sorry, Home Assistant couldn't do that."
+        return phrases.phrase(language, "ha_failed_for", names=phrases.listing(language, names))
+    return phrases.phrase(language, "ha_failed")
 
 
 def resolve_act(act: str, home_assistant_known: bool) -> str:

@@ -86,7 +86,7 @@ def classify(status_code: int, body: Any, *, targeted: bool) -> IntentAnswer:
                             error=f"Home Assistant refused the intent (HTTP {status_code}"
                             f"{': ' + str(detail) if detail else ''})")
     speech = _speech(body)
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else {}
     if body.get("response_type") == "error":
         return IntentAnswer(ActionStatus.FAILED, speech,
                             error=f"{data.get('code', 'error')}: {speech}".rstrip(": "))

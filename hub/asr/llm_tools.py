@@ -220,7 +220,8 @@ def _read_args_call(body: str) -> tuple[list[ToolCall], int]:
 def _call_from_mapping(item: Any) -> ToolCall | None:
     if not isinstance(item, dict):
         return None
-    function = item.get("function") if isinstance(item.get("function"), dict) else item
+    function: dict[str, Any] = (item["function"] if isinstance(item.get("function"), dict)
+                                else item)
     name = function.get("name")
     arguments = function.get("arguments", function.get("parameters", {}))
     if isinstance(arguments, str):

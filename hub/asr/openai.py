@@ -7,7 +7,9 @@ One GPU box can serve many hubs. The hub sends each utterance over HTTP:
 * one-pass understanding, translation and free-form answers: ``POST {url}/chat/completions`` with
   the audio as an ``input_audio`` content part (base64 WAV) next to the instruction text, and the
   home's intents as ``tools``; the answer's ``message.tool_calls`` (or the raw ``[TOOL_CALLS]``
-  text of a server without a tool parser) give the call.
+  text of a server without a tool parser) give the call. Answers ask for ``stream: true`` and
+  read the server-sent events as they come (the chat answerer's parser: one wire format, one
+  reader).
 
 A network is not a function call: every request has a timeout, failures that may pass (refused
 connection, timeout, HTTP 429 and 5xx) are retried with exponential backoff, and when the server
@@ -21,12 +23,15 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from hub.answers.openai_chat import DONE, parse_event_line
 from hub.asr.base import Recognizer, RecognizeRequest, Transcription
 from hub.asr.config import AsrConfig
 from hub.asr.llm_request import is_silent, prepared_audio, wav_base64, wav_bytes
@@ -57,6 +62,7 @@ class OpenAIRecognizer(Recognizer):
     name = "openai"
     languages = list(LANGUAGE_NAMES)
     supports_answers = True
+    translation_targets = list(LANGUAGE_NAMES)
 
     def __init__(self, config: AsrConfig, data_dir: Path) -> None:
         self.config = config
@@ -75,7 +81,7 @@ class OpenAIRecognizer(Recognizer):
         except (ServerUnavailable, ServerRefused, ValueError) as err:
             log.warning("Recognition server not ready yet: %s", err)
             return
-        served = [m.get("id") for m in data.get("data", []) if isinstance(m, dict)]
+        served = [str(m.get("id")) for m in data.get("data", []) if isinstance(m, dict)]
         if served and self.settings.model not in served:
             log.warning("%s serves %s, not %r (asr.openai.model)", self.url, ", ".join(served),
                         self.settings.model)
@@ -103,13 +109,42 @@ class OpenAIRecognizer(Recognizer):
             return self._understand(audio, request, language)
         return self._transcribe(audio, language)
 
-    def answer(self, request: RecognizeRequest) -> str:
-        """A short spoken answer to a free-form question in the audio ("" for silence)."""
+    def answer_stream(self, request: RecognizeRequest,
+                      stop: threading.Event) -> Generator[str, None, None]:
+        """A short spoken answer to a free-form question in the audio, streamed (`stream: true`:
+        vLLM's server-sent events, each delta yielded as it arrives); nothing for silence. A
+        server that answers one JSON document gives one piece. `stop`, checked at every event,
+        or closing this iterator closes the HTTP request, which makes vLLM abort the
+        generation."""
         audio = prepared_audio(request, self.config.max_audio_s)
         if is_silent(audio):
-            return ""
-        message, _ = self._chat(audio, self.settings.answer_instruction, tools=None)
-        return " ".join((message.get("content") or "").split())
+            return
+        body = self._chat_body(audio, self.settings.answer_instruction, tools=None)
+        body["stream"] = True
+        del body["logprobs"]
+        response = self._request("POST", "/chat/completions", stream=True, json=body)
+        try:
+            if response.headers.get("content-type", "").startswith("application/json"):
+                response.read()
+                yield self._message(_json(response))[0].get("content") or ""
+                return
+            for line in response.iter_lines():
+                if stop.is_set():
+                    return
+                piece = parse_event_line(line)
+                if piece is DONE:
+                    return
+                if isinstance(piece, str) and piece:
+                    yield piece
+        except httpx.TimeoutException:
+            raise ServerUnavailable(f"{self.url}/chat/completions sent nothing for "
+                                    f"{self.settings.timeout_s:g} s (asr.openai.timeout_s)"
+                                    ) from None
+        except httpx.TransportError as err:
+            raise ServerUnavailable(f"{self.url}/chat/completions broke off: "
+                                    f"{type(err).__name__}: {err}") from None
+        finally:
+            response.close()
 
     # --- the two endpoints ---------------------------------------------------------------------
 
@@ -144,6 +179,12 @@ class OpenAIRecognizer(Recognizer):
         """One user turn (audio, then instruction; no system prompt, which Voxtral refuses
         next to audio). Returns the assistant message and exp(mean token log-probability), or
         0.0 when the server reports no log-probabilities."""
+        data = _json(self._request("POST", "/chat/completions",
+                                   json=self._chat_body(audio, instruction, tools)))
+        return self._message(data)
+
+    def _chat_body(self, audio: Any, instruction: str,
+                   tools: list[dict] | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.settings.model,
             "messages": [{"role": "user", "content": [
@@ -158,7 +199,10 @@ class OpenAIRecognizer(Recognizer):
         if tools:
             body["tools"] = tools
             body["tool_choice"] = "auto"
-        data = _json(self._request("POST", "/chat/completions", json=body))
+        return body
+
+    def _message(self, data: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        """The assistant message of a chat completion and its confidence."""
         try:
             choice = data["choices"][0]
             message = choice["message"]
@@ -168,15 +212,17 @@ class OpenAIRecognizer(Recognizer):
         return message, _confidence(choice.get("logprobs"))
 
     def _request(self, method: str, path: str, attempts: int | None = None,
-                 **kwargs: Any) -> httpx.Response:
-        """One HTTP request with retries; raises ServerUnavailable / ServerRefused."""
+                 stream: bool = False, **kwargs: Any) -> httpx.Response:
+        """One HTTP request with retries; raises ServerUnavailable / ServerRefused. With
+        `stream` the body is left unread (the caller reads and closes it)."""
         url = f"{self.url}{path}"
         attempts = attempts or self.settings.retries + 1
         delay = self.settings.backoff_s
         problem = ""
         for attempt in range(1, attempts + 1):
             try:
-                response = self.client.request(method, url, **kwargs)
+                response = self.client.send(self.client.build_request(method, url, **kwargs),
+                                            stream=stream)
             except httpx.TimeoutException:
                 problem = f"no answer within {self.settings.timeout_s:g} s (asr.openai.timeout_s)"
             except httpx.TransportError as err:
@@ -184,6 +230,9 @@ class OpenAIRecognizer(Recognizer):
             else:
                 if response.status_code < 400:
                     return response
+                if stream:
+                    response.read()
+                    response.close()
                 detail = _error_detail(response)
                 if response.status_code not in _RETRY_STATUS:
                     raise ServerRefused(f"{url} refused the request: HTTP "
@@ -229,8 +278,8 @@ def _error_detail(response: httpx.Response) -> str:
 def _confidence(logprobs: Any) -> float:
     if not isinstance(logprobs, dict) or not logprobs.get("content"):
         return 0.0
-    values = [t.get("logprob") for t in logprobs["content"] if isinstance(t, dict)]
-    values = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    found = [t.get("logprob") for t in logprobs["content"] if isinstance(t, dict)]
+    values = [float(v) for v in found if isinstance(v, (int, float)) and math.isfinite(v)]
     return round(math.exp(sum(values) / len(values)), 4) if values else 0.0
 
 

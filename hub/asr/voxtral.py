@@ -2,8 +2,10 @@
 
 Voxtral hears the audio itself, so besides plain transcription it can decide in one pass: the
 audio, an instruction and the home's intents as tools go in, a tool call and a short reply come
-out (`asr.voxtral.mode: understand`). The same model translates speech (`translate_to`) and answers
-free-form questions (`answer`, used when no intent matched). With `asr.voxtral.realtime_model` set,
+out (`asr.voxtral.mode: understand`). The same model translates speech (`translate_to`: a Wyoming
+`transcribe`'s `translate` field, `voxhub understand --translate`) and answers
+free-form questions (`answer_stream`, used when no intent matched: pieces as they are decoded, and
+a stop event that ends the generation within a step). With `asr.voxtral.realtime_model` set,
 Voxtral Mini 4B Realtime gives partial transcripts while the audio is still arriving
 (`transcribe_stream`, `stream_audio`).
 
@@ -22,7 +24,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,10 @@ from hub.asr.voxtral_stream import RealtimeStreamer, placement
 
 log = logging.getLogger(__name__)
 
+#: How long closing an answer's stream waits for generate() to notice the stop (one step is
+#: milliseconds on a GPU; this only bounds the wait and names an overrun in the log).
+STOP_JOIN_S = 2.0
+
 #: Languages Voxtral is documented to handle well.
 VOXTRAL_LANGUAGES = list(LANGUAGE_NAMES)
 
@@ -52,6 +58,7 @@ class VoxtralRecognizer(Recognizer):
     name = "voxtral"
     languages = VOXTRAL_LANGUAGES
     supports_answers = True
+    translation_targets = VOXTRAL_LANGUAGES
 
     def __init__(self, config: AsrConfig, data_dir: Path) -> None:
         self.config = config
@@ -125,18 +132,22 @@ class VoxtralRecognizer(Recognizer):
             return self._understand(audio, request, language)
         return self._transcribe(audio, language)
 
-    def answer(self, request: RecognizeRequest) -> str:
-        """A short spoken answer to a free-form question in the audio (no tools).
+    def answer_stream(self, request: RecognizeRequest,
+                      stop: threading.Event) -> Generator[str, None, None]:
+        """A short spoken answer to a free-form question in the audio (no tools), in pieces.
 
-        Called by the intents stage when nothing matched (`supports_answers`); returns "" for
-        silence so the caller falls back to its own not-understood reply.
+        Called when nothing matched (`supports_answers`). generate() runs in a worker thread and
+        feeds transformers' TextIteratorStreamer, so each piece (whole words) is yielded as soon
+        as it is decoded; a stopping criterion checks `stop` at every step, and closing this
+        iterator sets it, so a barge-in ends the generation within one decoding step. Nothing is
+        yielded for silence, so the caller falls back to its own not-understood reply.
         """
         self._require_model()
         audio = prepared_audio(request, self.config.max_audio_s)
         if is_silent(audio):
-            return ""
-        text, _, _ = self._chat(audio, self.settings.answer_instruction, tools=None)
-        return " ".join(text.split())
+            return
+        inputs = self._chat_inputs(audio, self.settings.answer_instruction, tools=None)
+        yield from self._generate_stream(inputs, stop)
 
     def transcribe_stream(self, request: RecognizeRequest) -> Iterator[str]:
         """Partial transcripts (each the whole text so far) from the realtime model.
@@ -201,6 +212,12 @@ class VoxtralRecognizer(Recognizer):
               keep_special: bool = False) -> tuple[str, float, int]:
         """One user turn: the audio, then the instruction (no system prompt: Voxtral refuses
         one next to audio). Returns the decoded answer, its confidence and its token count."""
+        inputs = self._chat_inputs(audio, instruction, tools)
+        ids, confidence = self._generate(inputs)
+        text = self.processor.tokenizer.decode(ids, skip_special_tokens=not keep_special)
+        return text, confidence, len(ids)
+
+    def _chat_inputs(self, audio: np.ndarray, instruction: str, tools: list[dict] | None) -> Any:
         conversation = [{"role": "user", "content": [
             {"type": "audio", "base64": wav_base64(audio)},
             {"type": "text", "text": instruction},
@@ -208,18 +225,66 @@ class VoxtralRecognizer(Recognizer):
         kwargs: dict[str, Any] = {}
         if tools:
             kwargs["processor_kwargs"] = {"text_kwargs": {"tools": tools}}
-        inputs = self.processor.apply_chat_template(conversation, **kwargs)
-        ids, confidence = self._generate(inputs)
-        text = self.processor.tokenizer.decode(ids, skip_special_tokens=not keep_special)
-        return text, confidence, len(ids)
+        return self.processor.apply_chat_template(conversation, **kwargs)
+
+    def _generate_stream(self, inputs: Any, stop: threading.Event) -> Iterator[str]:
+        """Greedy generation in a worker thread, its text yielded as the streamer decodes it.
+
+        The thread is joined (bounded by STOP_JOIN_S) when the iterator ends or is closed; one
+        that overruns is logged, and it still ends at max_new_tokens.
+        """
+        import torch
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
+
+        inputs = self._on_device(inputs)
+        streamer = TextIteratorStreamer(self.processor.tokenizer, skip_prompt=True,
+                                        skip_special_tokens=True)
+        kwargs = dict(self.generate_kwargs)
+        criteria = StoppingCriteriaList([StopWhenSet(stop)])
+        criteria.extend(kwargs.pop("stopping_criteria", None) or [])
+        failure: list[BaseException] = []
+
+        def generate() -> None:
+            try:
+                with self._lock, torch.inference_mode():
+                    self.model.generate(**inputs, max_new_tokens=self.settings.max_new_tokens,
+                                        do_sample=False, streamer=streamer,
+                                        stopping_criteria=criteria, **kwargs)
+            except BaseException as err:  # raised again in the consuming thread
+                failure.append(err)
+            finally:
+                streamer.end()  # the iterator ends even when generate() failed early
+
+        worker = threading.Thread(target=generate, name="voxtral-answer", daemon=True)
+        worker.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+                if stop.is_set():
+                    break
+        finally:
+            stop.set()
+            if worker is not threading.current_thread():  # closed by GC in the worker itself
+                worker.join(STOP_JOIN_S)
+            if worker.is_alive():
+                log.warning("Voxtral's answer did not stop within %.1f s of being told to; it "
+                            "ends at asr.voxtral.max_new_tokens (%d)", STOP_JOIN_S,
+                            self.settings.max_new_tokens)
+        if failure:
+            raise failure[0]
+
+    def _on_device(self, inputs: Any) -> Any:
+        inputs = inputs.to(self.model.device)
+        if "input_features" in inputs:
+            inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
+        return inputs
 
     def _generate(self, inputs: Any) -> tuple[list[int], float]:
         """Greedy generation; confidence = exp(mean log-probability of the chosen tokens)."""
         import torch
 
-        inputs = inputs.to(self.model.device)
-        if "input_features" in inputs:
-            inputs["input_features"] = inputs["input_features"].to(self.model.dtype)
+        inputs = self._on_device(inputs)
         prompt = inputs["input_ids"].shape[1]
         with self._lock, torch.inference_mode():
             out = self.model.generate(**inputs, max_new_tokens=self.settings.max_new_tokens,
@@ -231,6 +296,20 @@ class VoxtralRecognizer(Recognizer):
         finite = scores[0][torch.isfinite(scores[0])]
         confidence = math.exp(float(finite.mean())) if finite.numel() else 0.0
         return ids, round(confidence, 4)
+
+
+class StopWhenSet:
+    """A stopping criterion (transformers calls it after every decoding step): stop once the
+    event is set, which is how a barge-in reaches a generate() running in another thread."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.stop.is_set(), dtype=torch.bool,
+                          device=input_ids.device)
 
 
 def resolve_device(setting: str) -> str:

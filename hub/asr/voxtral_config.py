@@ -26,7 +26,7 @@ DEFAULT_TRANSLATE_INSTRUCTION = (
 
 
 @dataclass
-class VoxtralSettings:
+class VoxtralConfig:
     model: str = setting(
         "mistralai/Voxtral-Mini-3B-2507",
         "Voxtral checkpoint: a folder with config.json, the weights, preprocessor_config.json and "
@@ -65,7 +65,7 @@ class VoxtralSettings:
 
 
 @dataclass
-class OpenAISettings:
+class OpenAIConfig:
     url: str = setting("http://localhost:8000/v1",
                        "Base URL of the OpenAI-compatible API (vLLM: `vllm serve "
                        "mistralai/Voxtral-Mini-3B-2507 --tokenizer_mode mistral --config_format "

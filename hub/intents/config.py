@@ -5,12 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxhub.configfile import setting
+from voxhub.configfile import Derived, setting
 
 
 @dataclass
 class IntentsConfig:
-    language: str = setting("en", "Language of the sentence templates and replies.")
+    language: str | None = setting(Derived("en"), "Language of Home Assistant's sentence "
+                                   "templates and replies (en, es, fr, pt-BR…). Left out: "
+                                   "`language`.")
+    @property
+    def language_code(self) -> str:
+        """`language` as the intents stage uses it: None (an empty flag, before HubConfig
+        derives it from `language`) is the setting's own default, English."""
+        return self.language or "en"
+
     home: Path | None = setting(None, "Home model YAML (floors, areas, entities); reloaded when "
                                 "it changes. Empty uses the example home in config/home.yaml.")
     custom_sentences: Path | None = setting(None, "Folder of Home Assistant custom_sentences "

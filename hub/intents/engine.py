@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.asr.base import ToolCall
-from hub.intents import rejection
+from hub.intents import phrases, rejection
 from hub.intents.config import IntentsConfig
 from hub.intents.fuzzy import FuzzyMatcher
 from hub.intents.grammar import Grammar
@@ -115,7 +115,7 @@ class IntentEngine:
     def __init__(self, config: IntentsConfig, cache_dir: Path | None = None) -> None:
         self.config = config
         self.cache_dir = cache_dir if config.cache_index else None
-        self.base = Grammar.load(config.language, config.custom_sentences)
+        self.base = Grammar.load(config.language_code, config.custom_sentences)
         self._state: _State | None = None
         self._build_lock = threading.Lock()
 
@@ -215,7 +215,8 @@ class IntentEngine:
         if (is_unsafe(found.match, found.resolution) or several) \
                 and found.confidence < UNSAFE_CONFIDENCE:
             return Decision(None, found.resolution,
-                            reply=f"Did you mean: {found.match.text}?",
+                            reply=phrases.phrase(state.grammar.language, "did_you_mean",
+                                                 sentence=found.match.text),
                             confidence=found.confidence, method="confirm",
                             hypothesis=found.hypothesis, matched_text=found.match.text,
                             confirm=True, pending=found.match,
@@ -242,9 +243,9 @@ class IntentEngine:
         distinct: list[str] = []
         seen: set[str] = set()
         for text in hypotheses:
-            key = canonical(text)
-            if key and key not in seen:
-                seen.add(key)
+            said = canonical(text)
+            if said and said not in seen:
+                seen.add(said)
                 distinct.append(text)
         if not distinct:
             return None
@@ -363,7 +364,8 @@ class IntentEngine:
 
     def not_recognized_reply(self) -> str:
         state = self._require()
-        return state.replies.not_recognized(state.home)
+        return state.replies.not_recognized(
+            state.home, lambda sentence: state.strict.match(sentence) is not None)
 
     def _finish(self, state: _State, match: IntentMatch, res: Resolution, confidence: float,
                 method: str, hypothesis: int) -> Decision:

@@ -26,12 +26,15 @@ from rapidfuzz import fuzz, process
 
 from hub.intents.home import Area, Home
 from hub.intents.recognize import IntentMatch, StrictMatcher
+from hub.intents.rejection import FILLERS
 from hub.intents.sentences import NUMBER, SLOT_TOKENS, WILDCARD, canonical
 
 _NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
 
 #: Slots whose words must have been heard (a snapped sentence may not invent a target).
 NAMED_SLOTS = ("name", "area", "floor")
+#: Letters a name run together (or split) may differ by from the heard span and still be it.
+JOINED_LENGTH_SLACK = 2
 
 
 @dataclass
@@ -233,22 +236,27 @@ def phrase_score(span: str, name: str, word_min: float = 65.0) -> float:
     """Similarity of two phrases of the same length, word by word (0 when any word is far off).
 
     Whole-string similarity alone accepts "the lights" for "kitchen lights"; recognizer slips
-    change a word's sound, not which words are there.
+    change a word's sound, not which words are there. A small word of the sentence ("the",
+    "in") is never a slip for a word of the name: "the lights" is not "den lights".
     """
     a, b = span.split(), name.split()
     if len(a) != len(b):
         return 0.0
     for x, y in zip(a, b, strict=True):
-        if x != y and fuzz.ratio(x, y) < word_min:
+        if x != y and (x in FILLERS or fuzz.ratio(x, y) < word_min):
             return 0.0
     return fuzz.ratio(span, name)
 
 
 def joined_score(span: str, name: str) -> float:
     """Similarity of two phrases with the spaces taken out ("playcorner" / "play corner"); 0
-    for short ones, where leaving out a space changes too little to be told apart."""
+    for short ones, where leaving out a space changes too little to be told apart, and when
+    the heard span has a small word the name lacks ("the playcorner" is "the" + the name) or
+    is letters shorter or longer than the name ("lights" is not "den lights" run together)."""
+    if any(w in FILLERS for w in set(span.split()) - set(name.split())):
+        return 0.0
     a, b = span.replace(" ", ""), name.replace(" ", "")
-    if min(len(a), len(b)) < 6:
+    if min(len(a), len(b)) < 6 or abs(len(a) - len(b)) > JOINED_LENGTH_SLACK:
         return 0.0
     return fuzz.ratio(a, b)
 

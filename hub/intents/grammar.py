@@ -23,6 +23,13 @@ from hub.intents.home import Home
 _LOGGER = logging.getLogger(__name__)
 
 
+#: The slots an audio-LLM may fill when it picks the intent itself; the others (context slots,
+#: response-only ones) are the matcher's business.
+TOOL_SLOTS = frozenset({"name", "area", "floor", "domain", "device_class", "brightness", "color",
+                        "temperature", "position", "volume_level", "percentage", "hours",
+                        "minutes", "seconds", "item", "search_query", "message", "state"})
+
+
 class GrammarError(ValueError):
     """Intents that cannot be loaded (unknown language, broken custom sentences)."""
 
@@ -102,6 +109,21 @@ class Grammar:
         return Grammar(self.language, self.data, self.intents, self.responses,
                        self.error_responses, self.skip_words, build_slot_lists(home),
                        self.custom_intents)
+
+    def intent_slots(self) -> dict[str, list[str]]:
+        """Each intent's slots that an audio-LLM's tools describe (`TOOL_SLOTS`): the lists its
+        sentences use and the slots they fix. The tool builder (`hub/asr/llm_tools.py`) takes
+        this plain data, so that only this module walks hassil's sentence trees."""
+        rules = self.intents.expansion_rules
+        found: dict[str, list[str]] = {}
+        for name, intent in self.intents.intents.items():
+            slots: set[str] = set()
+            for data in intent.data:
+                for sentence in data.sentences:
+                    slots.update(sentence.list_names(rules))
+                slots.update((data.slots or {}).keys())
+            found[name] = sorted(slots & TOOL_SLOTS)
+        return found
 
 
 def build_slot_lists(home: Home) -> dict[str, SlotList]:

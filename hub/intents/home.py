@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,6 +31,24 @@ class HomeError(ValueError):
     """A home model that cannot be used; names the source, the key and what is allowed."""
 
 
+def unaccented(text: str) -> str:
+    """'Salón' → 'Salon', 'Entrée' → 'Entree': what a recognizer or a keyboard often gives."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _spoken_names(name: str, aliases: list[str]) -> list[str]:
+    """The name and aliases, each followed by its unaccented spelling when that differs, so
+    that "enciende la luz del salon" finds the Salón as Home Assistant's users expect."""
+    names: list[str] = []
+    for written in (name, *aliases):
+        for form in (written, unaccented(written)):
+            if form not in names:
+                names.append(form)
+    return names
+
+
 @dataclass
 class Floor:
     id: str
@@ -39,7 +58,7 @@ class Floor:
 
     @property
     def names(self) -> list[str]:
-        return [self.name, *self.aliases]
+        return _spoken_names(self.name, self.aliases)
 
 
 @dataclass
@@ -51,7 +70,7 @@ class Area:
 
     @property
     def names(self) -> list[str]:
-        return [self.name, *self.aliases]
+        return _spoken_names(self.name, self.aliases)
 
 
 @dataclass
@@ -70,7 +89,7 @@ class Entity:
 
     @property
     def names(self) -> list[str]:
-        return [self.name, *self.aliases]
+        return _spoken_names(self.name, self.aliases)
 
 
 @dataclass
@@ -226,10 +245,17 @@ def load_home(path: str | Path) -> Home:
     return Home.from_mapping(data, source=str(path))
 
 
-def example_home_path() -> Path:
+def example_home_path(language: str = "en") -> Path:
     """The example home, shipped as package data so that any install finds it (a wheel, the
-    add-on image), not only a source checkout; the repository's config/home.yaml links here."""
-    return Path(str(resources.files("hub.intents").joinpath("example_home.yaml")))
+    add-on image), not only a source checkout; the repository's config/home.yaml links here.
+    A language with an example home of its own (example_home.es.yaml: Cocina, Salón…) gets
+    that one, so that its names are words of the language; the others get the English one."""
+    package = resources.files("hub.intents")
+    own = package.joinpath(f"example_home.{language.replace('_', '-').split('-')[0].lower()}"
+                           ".yaml")
+    if language.lower()[:2] != "en" and own.is_file():
+        return Path(str(own))
+    return Path(str(package.joinpath("example_home.yaml")))
 
 
 class HomeSource(Protocol):

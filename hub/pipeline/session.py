@@ -6,8 +6,11 @@ at each short pause, starts a partial transcription; whichever comes first — a
 that already is a complete home command (early answer), the full silence, the speech limit, or the
 end of the satellite's audio — ends listening. Then the transcript goes out, the intent is carried
 out (`hub/actions/`), the result with what happened goes out, the reply is streamed while it is
-synthesised, and `run-end` closes the run. Cancelling the task (the satellite
-vanished, or started a new run) cancels everything the run started.
+synthesised, and `run-end` closes the run. What the home grammar rejects goes to the answerer
+instead, when one is configured (`hub/pipeline/answer.py`): its answer is streamed sentence by
+sentence while it is generated, and the result says `answered_by`. Cancelling the task (the
+satellite vanished, barged in, or started a new run) cancels everything the run started, an
+answer's generation included.
 """
 
 from __future__ import annotations
@@ -20,8 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from wyoming.asr import Transcript
@@ -32,17 +34,23 @@ from wyoming.vad import VoiceStarted, VoiceStopped
 from hub.actions.actor import Actor, MqttActor
 from hub.auth import guard
 from hub.endpoint import Connection, settle
+from hub.intents.conversation import Turn
+from hub.pipeline.answer import speak_answer, wants_answer
 from hub.pipeline.endpointing import SAMPLE_RATE, Endpointer, EndpointEvent, EndpointKind
 from hub.pipeline.reply import stream_reply
 from hub.pipeline.request import RunRequest
 from voxhub.audio import PcmReassembler
+from voxhub.protocol import ErrorCode, IntentResultEvent, RunEnd, RunError
+
+if TYPE_CHECKING:
+    from hub.answers.speech import Answers
+    from hub.tts.engine import Synthesizer
+    from hub.understanding import Understander
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Audio kept after the last voiced frame, so that trailing consonants reach the recognizer.
 _TAIL_S = 0.2
-INTENT_RESULT = "intent-result"
-RUN_END = "run-end"
 
 
 class NoSpeech(Exception):
@@ -54,10 +62,13 @@ class NoAudio(Exception):
 
 
 class PipelineSession:
-    def __init__(self, request: RunRequest, conn: Connection, understander: Any,
-                 synthesizer: Any, vad_executor: Executor, reply_chunk_ms: int = 100,
-                 endpointer: Endpointer | None = None, actor: Actor | None = None) -> None:
+    def __init__(self, request: RunRequest, conn: Connection, understander: Understander,
+                 synthesizer: Synthesizer, vad_executor: Executor, reply_chunk_ms: int = 100,
+                 endpointer: Endpointer | None = None, actor: Actor | None = None,
+                 answers: Answers | None = None) -> None:
         self.request = request
+        #: Answers what the home grammar rejects (`hub/answers/`); None: "Sorry…".
+        self.answers = answers
         self.conn = conn
         self.understander = understander
         #: Carries out the intent before the reply is spoken, so the reply says what happened.
@@ -86,6 +97,8 @@ class PipelineSession:
         #: The VAD work in a thread: its detector is only free again once it is done.
         self._vad_busy: concurrent.futures.Future | None = None
         self.timings: dict[str, float] = {}
+        #: This satellite's place in its conversation: a yes answers only its own question.
+        self.turn = Turn(f"satellite:{request.satellite}", request.conversation_id)
 
     # --- audio from the reading loop -------------------------------------------------------
 
@@ -111,23 +124,23 @@ class PipelineSession:
 
     async def run(self) -> None:
         request = self.request
-        error: dict[str, str] | None = None
+        error: RunError | None = None
         try:
             if request.start_stage == PipelineStage.TTS:
                 await self._speak(request.announce_text or "")
             else:
                 await self._run_from_audio()
         except NoSpeech as err:
-            error = {"code": "no-speech", "text": str(err)}
+            error = RunError(ErrorCode.NO_SPEECH, str(err))
         except NoAudio as err:
-            error = {"code": "no-audio", "text": str(err)}
+            error = RunError(ErrorCode.NO_AUDIO, str(err))
         except ValueError as err:  # unknown voice, text too long: the client's request
-            error = {"code": "bad-request", "text": str(err)}
+            error = RunError(ErrorCode.BAD_REQUEST, str(err))
         except (asyncio.CancelledError, ConnectionError):
             raise
         except Exception as err:
             _LOGGER.exception("%s: run failed", request.satellite)
-            error = {"code": "internal", "text": f"internal error: {err}"}
+            error = RunError(ErrorCode.INTERNAL, f"internal error: {err}")
         finally:
             self._listening = False
             self._audio, self._arrivals = [], []
@@ -138,9 +151,8 @@ class PipelineSession:
             for task in partials:
                 await settle(task)
         if error is not None:
-            await self.conn.send_error(error["text"], error["code"])
-        await self.conn.send(Event(RUN_END, {"error": error, "timings_ms": self.timings,
-                                             "satellite": request.satellite}))
+            await self.conn.send_error(error.text, error.code)
+        await self.conn.send(RunEnd(request.satellite, error, self.timings).event())
 
     async def _run_from_audio(self) -> None:
         request = self.request
@@ -179,25 +191,35 @@ class PipelineSession:
             await self.conn.send(Transcript(text=text, language=request.language).event())
             self.timings["understand"] = (time.monotonic() - started) * 1000.0
             return
+        audio = None
         if self._early:
             text, asr_timings = self._early
             await self.conn.send(Transcript(text=text, language=request.language).event())
             result = await self.understander.understand_text(text, area=request.area,
-                                                             language=request.language)
+                                                             language=request.language,
+                                                             turn=self.turn)
             result.timings_ms = {**asr_timings, **result.timings_ms}
         else:
             audio = self._audio_until(end.at_s + _TAIL_S)
             result = await self.understander.understand_audio(audio, area=request.area,
-                                                              language=request.language)
+                                                              language=request.language,
+                                                              turn=self.turn)
             await self.conn.send(Transcript(text=result.text, language=result.language).event())
         self.timings["understand"] = (time.monotonic() - started) * 1000.0
+        answer = self.answers is not None and wants_answer(result)
         result = guard(self.conn, result, self.understander)
         acted = time.monotonic()
-        result = await self.actor.carry_out(result, self.understander.engine, request.area)
+        result = await self.actor.carry_out(result, self.understander.intent_engine(),
+                                            request.area)
         self.timings["act"] = (time.monotonic() - acted) * 1000.0
-        await self.conn.send(Event(INTENT_RESULT, result.to_dict()))
-        if request.end_stage == PipelineStage.TTS and result.reply:
+        tts = None
+        if answer:
+            tts = await speak_answer(self, result, audio)
+        else:
+            await self.conn.send(IntentResultEvent(result).event())
+        if request.end_stage == PipelineStage.TTS and result.reply and not answer:
             tts = await self._speak(result.reply)
+        if tts is not None:
             self.timings["last_voiced_to_first_audio"] = (
                 (started - last_voiced) * 1000.0 + self.timings["understand"] + self.timings["act"]
                 + tts.get("first_audio", tts["total"]))
@@ -299,9 +321,7 @@ class PipelineSession:
             return
         if self._ended.is_set() and (self._end is None or self._end.pause_id != pause_id):
             return
-        loop = asyncio.get_running_loop()
-        complete = await loop.run_in_executor(
-            None, partial(self.understander.is_complete_command, text, area=self.request.area))
+        complete = await self.understander.is_complete_command(text, area=self.request.area)
         if not complete:
             _LOGGER.debug("%s: partial '%s' is not a complete command", self.request.satellite,
                           text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from voxhub.configfile import setting
+from voxhub.configfile import Derived, setting
 
 
 @dataclass
@@ -29,9 +29,11 @@ class TtsConfig:
                                "audio changes less than nudging the voice by one part in a "
                                "million does. false runs them as shipped.")
     threads: int = setting(2, "CPU threads for one inference.", minimum=1, maximum=64)
-    voice: str = setting("af_heart", "Default voice, or a weighted blend such as "
-                         "'af_heart:0.7,af_bella:0.3'.")
+    voice: str | None = setting(Derived("af_heart"), "Default voice, or a weighted blend such "
+                                "as 'af_heart:0.7,af_bella:0.3'. Left out: a voice of "
+                                "`language` (af_heart, ef_dora, ff_siwis, if_sara, pf_dora).")
     speed: float = setting(1.0, "Default speaking rate.", minimum=0.5, maximum=2.0)
+
     offered_languages: list[str] = setting(
         factory=list, doc="Languages whose voices the hub advertises (en_US, en, fr…; 'en' "
         "offers every English voice). Empty: the default voice's language only, because Home "
@@ -53,3 +55,9 @@ class TtsConfig:
                                      "whole sentences.", minimum=0)
     workers: int = setting(1, "Syntheses run at once; more queue (each uses `threads`).",
                            minimum=1, maximum=16)
+
+    @property
+    def default_voice(self) -> str:
+        """`voice` as the synthesizer uses it: None (an empty flag, before HubConfig derives
+        it from `language`) is the setting's own default, af_heart."""
+        return self.voice or "af_heart"

@@ -2,16 +2,18 @@
 
 The first piece is kept short (cut where a speaker would pause) so the satellite starts speaking
 while the rest is rendered; later pieces are whole sentences for natural prosody. Rendering runs
-in worker threads, one piece ahead of the consumer, and stops when the consumer goes away.
+in worker threads, one piece ahead of the consumer, and stops when the consumer goes away; the
+threads take the piece that is due soonest across all replies (`hub/tts/scheduler.py`), so a new
+request's first piece is not queued behind pieces of other clients' long replies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from hub.tts.backend import SAMPLE_RATE, KokoroBackend
 from hub.tts.cache import AudioCache
 from hub.tts.config import TtsConfig
 from hub.tts.g2p import MAX_TOKENS, Phonemizer, load_lexicon, unavailable_reason
+from hub.tts.scheduler import Pacer, RenderScheduler
 from hub.tts.text import (
     MAX_PAUSE_S,
     Segment,
@@ -68,7 +71,8 @@ class Synthesizer:
         self.voices = VoiceLibrary(folders)
         self.phonemizer = Phonemizer(load_lexicon(config.lexicon))
         self.cache = AudioCache(config.cache_mb * 1024 * 1024)
-        self._executor = ThreadPoolExecutor(config.workers, thread_name_prefix="kokoro")
+        self.scheduler = RenderScheduler(config.workers)
+        self._streams = itertools.count(1)
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -79,7 +83,7 @@ class Synthesizer:
         if not self.voices.names:
             raise model_data.DataError(
                 f"no Kokoro voices in {model_data.voices_dir(self.data_dir)}: run `voxhub prepare`")
-        self.voices.parse(self.config.voice)
+        self.voices.parse(self.config.default_voice)
         if self.config.backend == "torch":
             from hub.tts.torch_backend import TorchBackend
 
@@ -90,7 +94,8 @@ class Synthesizer:
                                         self.config.device, self.config.threads)
         else:
             self.backend = self._load_onnx()
-        self.synthesize("Ready.", self.config.voice, 1.0)  # warm-up: first reply as fast as later
+        # warm-up: the first reply as fast as later ones
+        self.synthesize("Ready.", self.config.default_voice, 1.0)
 
     def _load_onnx(self) -> KokoroBackend:
         from hub.tts.fast_model import Rewrites
@@ -113,7 +118,7 @@ class Synthesizer:
                            config.threads)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.scheduler.close()
 
     # -- requests --------------------------------------------------------------------------
 
@@ -132,7 +137,7 @@ class Synthesizer:
 
     def default_voice_info(self) -> VoiceInfo:
         """The configured voice (of a blend: its heaviest voice)."""
-        return self.voices.info_for(self.config.voice)
+        return self.voices.info_for(self.config.default_voice)
 
     def request(self, text: str, voice: str | None = None, speed: float | None = None,
                 ssml: bool = False) -> Request:
@@ -140,7 +145,7 @@ class Synthesizer:
         if len(text) > self.config.max_text_chars:
             raise TextTooLongError(f"text of {len(text)} characters exceeds the limit of "
                                    f"{self.config.max_text_chars} (tts.max_text_chars)")
-        voice = (voice or self.config.voice).strip()
+        voice = (voice or self.config.default_voice).strip()
         self.voices.parse(voice)
         lang = self.voices.info_for(voice).g2p_language
         if lang not in self.phonemizer.available_languages():
@@ -176,11 +181,13 @@ class Synthesizer:
         lang = self.voices.info_for(request.voice).g2p_language
         return [self.phonemizer.phonemes(s.text, lang) for s in self.segments(request) if s.text]
 
-    async def stream(self, request: Request) -> AsyncIterator[bytes]:
+    async def stream(self, request: Request, client: str | None = None) -> AsyncIterator[bytes]:
         """PCM16 mono 24 kHz, one piece per segment, the first as soon as it is rendered.
 
         Takes a request made by `request()`, so that callers report bad input before they
-        start an audio stream."""
+        start an audio stream. `client` names who asked (the connection) in the render log.
+        The next piece is rendered while the consumer handles the current one, never more:
+        a consumer that stops taking audio stops its rendering, not everyone else's."""
         text = request.text
         key = self.cache.key(f"{'ssml:' if request.ssml else ''}{text}", request.voice,
                              request.speed)
@@ -189,39 +196,40 @@ class Synthesizer:
             for piece in cached:
                 yield piece
             return
+        client = client or f"stream{next(self._streams)}"
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=2)
-
-        async def produce() -> None:
-            try:
-                # Normalising 10000 characters is CPU work too: off the event loop, but not on
-                # the synthesis threads, where it would wait behind other clients' audio.
-                segments = await loop.run_in_executor(None, self.segments, request)
-                for segment in segments:
-                    pcm = await loop.run_in_executor(self._executor, self._render, segment,
-                                                     request)
-                    await queue.put(pcm)
-                await queue.put(None)
-            except asyncio.CancelledError:
-                raise
-            except BaseException as err:  # handed to the consumer, which re-raises it
-                await queue.put(err)
-
-        producer = asyncio.create_task(produce())
+        # Normalising 10000 characters is CPU work too: off the event loop, but not on the
+        # synthesis threads, where it would wait behind other clients' audio.
+        segments = await loop.run_in_executor(None, self.segments, request)
+        pacer = Pacer(self.scheduler.clock)
         pieces: list[bytes] = []
+        ahead: asyncio.Future | None = None
         try:
-            while True:
-                item = await queue.get()
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                pieces.append(item)
-                yield item
+            for index in range(len(segments)):
+                if ahead is None:
+                    ahead = self._submit(segments[index], request, pacer.deadline(), client,
+                                         index)
+                pcm, render_s = await ahead
+                pacer.rendered(len(pcm) / (2 * SAMPLE_RATE), render_s)
+                ahead = None
+                if index + 1 < len(segments):  # rendered while the consumer sends this one
+                    ahead = self._submit(segments[index + 1], request, pacer.deadline(),
+                                         client, index + 1)
+                pieces.append(pcm)
+                yield pcm
         finally:
-            producer.cancel()
+            if ahead is not None:
+                ahead.cancel()  # withdrawn unless already rendering (then left to finish)
         if len(text) <= self.config.cache_max_chars and self.config.cache_mb:
             self.cache.put(key, pieces)
+
+    def _submit(self, segment: Segment, request: Request, deadline: float, client: str,
+                piece: int) -> asyncio.Future:
+        def render() -> tuple[bytes, float]:
+            started = time.perf_counter()
+            return self._render(segment, request), time.perf_counter() - started
+
+        return asyncio.wrap_future(self.scheduler.submit(render, deadline, client, piece))
 
     def synthesize(self, text: str, voice: str | None = None, speed: float | None = None,
                    ssml: bool = False) -> bytes:

@@ -21,6 +21,12 @@ class OnnxBackend(KokoroBackend):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # onnxruntime's pool threads busy-wait for the next operator by default: between the
+        # graph's many small operators (and between renders) each keeps a core spinning that
+        # the event loop, answering every other client, needs. On a loaded machine the spin
+        # is worse than idle: a spinning thread holds the core its sibling would render on.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         providers = ["CPUExecutionProvider"]
         if device == "cuda":
@@ -36,7 +42,7 @@ class OnnxBackend(KokoroBackend):
 
     def infer(self, tokens: list[int], style: np.ndarray, speed: float) -> np.ndarray:
         ids = np.array([[0, *tokens, 0]], dtype=np.int64)
-        feeds = {"style": np.asarray(style, dtype=np.float32).reshape(1, -1),
+        feeds: dict[str, np.ndarray] = {"style": np.asarray(style, dtype=np.float32).reshape(1, -1),
                  "speed": np.array([speed], dtype=np.float32)}
         feeds["tokens" if "tokens" in self._inputs else "input_ids"] = ids
         (audio,) = self.session.run(None, feeds)[:1]

@@ -26,7 +26,6 @@ import re
 from dataclasses import dataclass
 from functools import partial
 
-from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import Attribution, Info, TtsProgram, TtsVoice
 from wyoming.tts import (
@@ -35,15 +34,17 @@ from wyoming.tts import (
     SynthesizeStart,
     SynthesizeStop,
     SynthesizeStopped,
+    SynthesizeVoice,
 )
 
-from hub.endpoint import ATTRIBUTION, Connection, Program, program_version
+from hub.endpoint import ATTRIBUTION, Connection, Program, Session, program_version
 from hub.tts.engine import Synthesizer
+from hub.tts.speech_stream import SpeechStream
 from hub.tts.voices import ATTRIBUTION_NAME, ATTRIBUTION_URL, VoiceInfo
 from voxhub import language as lang
+from voxhub.protocol import ErrorCode, SndFormat, WyomingType
 
 _LOGGER = logging.getLogger(__name__)
-_STATE = "tts"
 _SENTENCE_DONE = re.compile(r"^(.*[.!?…:;])[\"')\]]*\s+(.*)$", re.DOTALL)
 WIDTH = 2
 CHANNELS = 1
@@ -65,16 +66,22 @@ class _Stream:
     buffer: str = ""
     #: Set by the ordered work once its audio-start is sent, so that a piece that fails (an
     #: unknown voice) still leaves one well-formed audio stream.
-    audio_open: bool = False
+    audio: SpeechStream | None = None
 
 
-class TtsServerProgram(Program):
-    event_types = frozenset({"synthesize", "synthesize-start", "synthesize-chunk",
-                             "synthesize-stop"})
+@dataclass(eq=False, slots=True)
+class _TtsSession(Session):
+    #: The streamed request open from `synthesize-start` to `synthesize-stop`.
+    stream: _Stream | None = None
+
+
+class TtsServerProgram(Program[_TtsSession]):
+    event_types = frozenset({WyomingType.SYNTHESIZE, WyomingType.SYNTHESIZE_START,
+                             WyomingType.SYNTHESIZE_CHUNK, WyomingType.SYNTHESIZE_STOP})
 
     def __init__(self, synthesizer: Synthesizer, chunk_samples: int = 2400) -> None:
         self.synth = synthesizer
-        self.chunk_bytes = chunk_samples * WIDTH * CHANNELS
+        self.chunk_samples = chunk_samples
         for tag in synthesizer.config.offered_languages:
             try:
                 lang.normalize(tag)
@@ -100,8 +107,11 @@ class TtsServerProgram(Program):
             wanted = [self.synth.default_voice_info().language]
         return [v for v in voices if any(lang.matches(w, v.language) for w in wanted)]
 
-    async def handle(self, event: Event, conn: Connection) -> None:
-        stream: _Stream | None = conn.state.get(_STATE)
+    def open_session(self, conn: Connection) -> _TtsSession:
+        return _TtsSession(conn)
+
+    async def handle(self, event: Event, session: _TtsSession) -> None:
+        conn, stream = session.conn, session.stream
         if Synthesize.is_type(event.type):
             if stream is not None:
                 return  # compatibility event inside a stream: the chunks carry the text
@@ -126,8 +136,8 @@ class TtsServerProgram(Program):
                 self._end_stream(conn, stream)
                 conn.run_ordered(lambda: conn.send_error(
                     "synthesize-start while a stream was open: that stream was ended first",
-                    "bad-event"))
-            conn.state[_STATE] = _Stream(voice=voice, voice_error=voice_error)
+                    ErrorCode.BAD_EVENT))
+            session.stream = _Stream(voice=voice, voice_error=voice_error)
         elif SynthesizeChunk.is_type(event.type):
             if stream is None:
                 raise ValueError("synthesize-chunk without synthesize-start")
@@ -145,7 +155,7 @@ class TtsServerProgram(Program):
         elif SynthesizeStop.is_type(event.type):
             if stream is None:
                 raise ValueError("synthesize-stop without synthesize-start")
-            conn.state.pop(_STATE, None)
+            session.stream = None
             self._end_stream(conn, stream)
 
     def _end_stream(self, conn: Connection, stream: _Stream) -> None:
@@ -160,7 +170,7 @@ class TtsServerProgram(Program):
     def _queue_piece(self, conn: Connection, stream: _Stream, text: str, last: bool) -> None:
         conn.run_ordered(lambda: self._speak(conn, text, stream.voice, False, stream, last))
 
-    def _voice_of(self, voice) -> str | None:  # wyoming SynthesizeVoice | None
+    def _voice_of(self, voice: SynthesizeVoice | None) -> str | None:
         """The voice to speak with: a name as given (checked when spoken), or for a language in
         any spelling (en, en-US, en_us) the default voice when it speaks it, else the first
         voice of that region, else of that language."""
@@ -185,7 +195,7 @@ class TtsServerProgram(Program):
         """A `synthesize` that cannot be spoken at all: the error, then the connection closed,
         the one ending Home Assistant takes as a failure (it ignores `error`)."""
         await conn.send_error(str(err), _error_code(err))
-        _hang_up(conn)
+        conn.hang_up()
 
     async def _speak(self, conn: Connection, text: str, voice: str | None, ssml: bool,
                      stream: _Stream | None = None, last: bool = True) -> None:
@@ -194,7 +204,6 @@ class TtsServerProgram(Program):
         A `synthesize` that cannot be spoken gets only the error. The pieces of a streamed
         text share one audio stream, which opens with the first piece and closes with the last
         even when a piece fails, so the client always sees audio-start … audio-stop."""
-        rate = self.synth.sample_rate
         try:
             if stream is not None and stream.voice_error is not None:
                 raise stream.voice_error
@@ -203,43 +212,38 @@ class TtsServerProgram(Program):
             if stream is None:
                 await self._refuse(conn, err)
                 return
-            if stream.voice_error is None or not stream.audio_open:  # said once per stream
+            if stream.voice_error is None or stream.audio is None:  # said once per stream
                 await conn.send_error(str(err), _error_code(err))
             request = None
-        if stream is None or not stream.audio_open:
-            await conn.send(AudioStart(rate=rate, width=WIDTH, channels=CHANNELS).event())
+        audio = stream.audio if stream is not None else None
+        if audio is None:
+            own = SndFormat(self.synth.sample_rate, WIDTH, CHANNELS)
+            audio = SpeechStream(conn, self.synth, own, self.chunk_samples)
             if stream is not None:
-                stream.audio_open = True
+                stream.audio = audio
+        await audio.open()
         try:
             if request is not None and text.strip():
-                async for pcm in self.synth.stream(request):
-                    for i in range(0, len(pcm), self.chunk_bytes):
-                        await conn.send(AudioChunk(rate=rate, width=WIDTH, channels=CHANNELS,
-                                                   audio=pcm[i:i + self.chunk_bytes]).event())
+                await audio.speak(request, f"conn{conn.id}")
+        except ConnectionError:
+            raise  # the client went away: nobody to tell (the connection's queue ends quietly)
         except Exception as err:  # whatever broke, the client's audio stream still ends
             if not isinstance(err, ValueError):
                 _LOGGER.exception("%r: synthesis failed", conn)
             await conn.send_error(str(err) if isinstance(err, ValueError)
                                   else f"internal error: {err}", _error_code(err))
             if stream is None:
-                await conn.send(AudioStop().event())
+                await audio.close()
                 return
         if last:
-            await conn.send(AudioStop().event())
+            await audio.close()
 
 
-def _hang_up(conn: Connection) -> None:
-    """Close the client's connection once what was sent has gone out."""
-    conn.closed = True
-    writer = getattr(conn, "_writer", None)
-    if writer is not None:
-        writer.close()
-
-
-def _error_code(err: Exception) -> str:
+def _error_code(err: Exception) -> ErrorCode:
     name = type(err).__name__
     if not isinstance(err, ValueError):
-        return "internal"
-    return {"UnknownVoiceError": "unknown-voice", "TextTooLongError": "text-too-long",
-            "LanguageUnavailableError": "language-unavailable",
-            "NoVoiceForLanguage": "language-unavailable"}.get(name, "bad-request")
+        return ErrorCode.INTERNAL
+    return {"UnknownVoiceError": ErrorCode.UNKNOWN_VOICE,
+            "TextTooLongError": ErrorCode.TEXT_TOO_LONG,
+            "LanguageUnavailableError": ErrorCode.LANGUAGE_UNAVAILABLE,
+            "NoVoiceForLanguage": ErrorCode.LANGUAGE_UNAVAILABLE}.get(name, ErrorCode.BAD_REQUEST)

@@ -86,7 +86,7 @@ def rewrite_snakes(model: ModelProto) -> int:
             continue
         divide = sole(square.output[0], "Mul")
         add = sole(divide.output[0], "Add") if divide is not None else None
-        if add is None or x not in add.input:
+        if divide is None or add is None or x not in add.input:
             continue
         alpha = numpy_helper.to_array(inits[alpha_name]).astype(np.float64)
         if np.any(alpha == 0):

@@ -57,14 +57,54 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+")
 
 
-def _words(value: str, lang: str = "en") -> str:
+#: What other languages say for a decimal point, a percent sign, degrees and a time on the
+#: clock ({h} hours, {m} minutes; `time_whole` when the minutes are 0). Home Assistant's
+#: replies write "Il est 14:05", "21.5 °C" and "40 %" in every language.
+SPOKEN: dict[str, dict[str, str]] = {
+    "es": {"point": "coma", "percent": "por ciento", "degrees": "grados", "time": "{h} y {m}",
+           "time_whole": "{h} en punto"},
+    "fr": {"point": "virgule", "percent": "pour cent", "degrees": "degrés",
+           "time": "{h} {hours} {m}", "time_whole": "{h} {hours}"},
+    "it": {"point": "virgola", "percent": "per cento", "degrees": "gradi", "time": "{h} e {m}",
+           "time_whole": "{h}"},
+    "pt": {"point": "vírgula", "percent": "por cento", "degrees": "graus", "time": "{h} e {m}",
+           "time_whole": "{h} horas"},
+}
+
+
+def _local(text: str, lang: str) -> str:
+    """Digits and symbols of a reply in a language other than English, in its own words."""
+    spoken = SPOKEN.get(lang[:2])
+    words = _num2words_lang(lang)
+    if spoken is not None:
+        def clock(match: re.Match) -> str:
+            hour, minute = int(match.group(1)), int(match.group(2))
+            if hour > 23 or minute > 59 or match.group(3):
+                return match.group(0)
+            h = num2words(hour, lang=words)
+            if lang[:2] == "fr":  # une heure, vingt et une heures
+                h = re.sub(r"\bun$", "une", h)
+            hours = "heure" if hour <= 1 else "heures"
+            form = spoken["time_whole"] if minute == 0 else spoken["time"]
+            return form.format(h=h, m=num2words(minute, lang=words), hours=hours)
+
+        text = _TIME.sub(clock, text)
+        if lang[:2] == "es":  # la hora: "Es la 1 y cuarto" is "Es la una"
+            text = re.sub(r"\b([Ll]a) 1\b", r"\1 una", text)
+        text = _TEMP.sub(lambda m: f"{m.group(1)} {spoken['degrees']}", text)
+        text = _PERCENT.sub(lambda m: f"{m.group(1)} {spoken['percent']}", text)
+    point = spoken["point"] if spoken is not None else "point"
+    return _NUMBER.sub(lambda m: _words(m.group(1), lang=words, point=point), text)
+
+
+def _words(value: str, lang: str = "en", point: str = "point") -> str:
     grouped = "," in value
     value = value.replace(",", "")
     negative = value.startswith("-")
     value = value.lstrip("-")
     if "." in value:
         whole, frac = value.split(".", 1)
-        spoken = f"{num2words(int(whole or 0), lang=lang)} point " + " ".join(
+        spoken = f"{num2words(int(whole or 0), lang=lang)} {point} " + " ".join(
             num2words(int(d), lang=lang) for d in frac)
     else:
         number = int(value)
@@ -127,7 +167,7 @@ def normalize(text: str, lang: str = "en") -> str:
     text = re.sub(r"\s+", " ", text).strip()
     text = _LONG_NUMBER.sub(lambda m: " ".join(c for c in m.group(0) if c.isdigit()), text)
     if not lang.startswith("en"):
-        return _NUMBER.sub(lambda m: _words(m.group(1), lang=_num2words_lang(lang)), text)
+        return re.sub(r"\s+", " ", _local(text, lang)).strip()
     text = _ABBREV.sub(lambda m: ABBREVIATIONS[m.group(1)], text)
     text = _TIME.sub(_time, text)
     text = _HOUR_AMPM.sub(lambda m: _words(m.group(1)) + _ampm(m.group(2), m.group(3)), text)

@@ -1,8 +1,7 @@
 """Settings of the hub's Wyoming wake word program (Home Assistant's own satellites and pipelines).
 
-The names of the built-in models are spelled out here rather than read from pymicro-wakeword so
-that loading the settings (`voxhub --help`, `voxhub config-doc`) imports no model code; a name
-that is wrong is refused with the list when the hub starts.
+A word's own settings are the satellite's too (voxhub/wake_word_config.py); these are the
+program's: which words it offers and how often one may fire.
 """
 
 from __future__ import annotations
@@ -10,17 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from voxhub.configfile import setting
-
-#: pymicro-wakeword 2.5.0's built-in models (voxhub.wake.BUILTIN, checked by the tests).
-BUILTIN_MODELS = ("okay_nabu", "hey_jarvis", "hey_mycroft", "alexa")
-
-
-@dataclass
-class WakeWordConfig:
-    model: str = setting("okay_nabu", "Built-in microWakeWord model (okay_nabu, hey_jarvis, "
-                         "hey_mycroft, alexa) or path to a model's .json.")
-    threshold: float | None = setting(None, "Detection threshold 0–1 (empty: the model's "
-                                      "own cut-off).", minimum=0.0, maximum=1.0)
+from voxhub.wake_word_config import BUILTIN_MODELS, WakeWordConfig
 
 
 @dataclass

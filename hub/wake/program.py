@@ -26,19 +26,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from wyoming.audio import AudioChunk, AudioStart
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.info import Info, WakeModel
 from wyoming.info import WakeProgram as WakeProgramInfo
 from wyoming.wake import Detect, Detection, NotDetected
 
-from hub.endpoint import ATTRIBUTION, Connection, Endpoint, Program, program_version
-from hub.wake.config import WakeConfig, WakeWordConfig
+from hub.endpoint import ATTRIBUTION, Connection, Program, Session, program_version
+from hub.wake.config import WakeConfig
 from hub.wake.stream import WakeStream
 from voxhub.configfile import ConfigError
+from voxhub.protocol import AUDIO_TYPES, ErrorCode, WyomingType
+from voxhub.wake_word_config import WakeWordConfig
 
 _LOGGER = logging.getLogger(__name__)
-_STATE = "wake"
 #: The detector is fed at most this much audio per call, so a detection's timestamp is within
 #: 30 ms of where the word ended however large the client's chunks are (microWakeWord infers
 #: every 30 ms anyway).
@@ -60,8 +61,29 @@ def _key(text: str) -> str:
     return "".join(c for c in text.lower() if c.isalnum())
 
 
-class WakeProgram(Program):
-    event_types = frozenset({"detect", "audio-start", "audio-chunk", "audio-stop"})
+@dataclass(eq=False, slots=True)
+class WakeSession(Session):
+    """The wake word stream of one client, from `detect` (or `audio-start`) to `audio-stop`."""
+
+    stream: WakeStream | None = None
+
+    def end_stream(self) -> None:
+        """A new `detect` or stream replaces the old one, which ends without an answer."""
+        old, self.stream = self.stream, None
+        if old is not None and old.task is not None:
+            old.task.cancel()
+
+    async def close(self) -> None:
+        """The client is gone: its stream's worker ends, and with it its detector."""
+        task = self.stream.task if self.stream is not None else None
+        self.end_stream()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+class WakeProgram(Program[WakeSession]):
+    event_types = frozenset({WyomingType.DETECT, *AUDIO_TYPES})
 
     def __init__(self, config: WakeConfig) -> None:
         self.config = config
@@ -89,31 +111,35 @@ class WakeProgram(Program):
                               installed=True, version=None)
                     for w in self.words.values()]))
 
-    async def handle(self, event: Event, conn: Connection) -> None:
+    def open_session(self, conn: Connection) -> WakeSession:
+        return WakeSession(conn)
+
+    async def handle(self, event: Event, session: WakeSession) -> None:
         if Detect.is_type(event.type):
-            await self._detect(Detect.from_event(event), conn)
+            await self._detect(Detect.from_event(event), session)
             return
-        stream: WakeStream | None = conn.state.get(_STATE)
-        if event.type == "audio-start":
+        stream = session.stream
+        if AudioStart.is_type(event.type):
             AudioStart.from_event(event)  # validates the format fields
             if stream is None or stream.heard_audio or stream.stopped:
                 # A second stream on the connection: the same words, a fresh detector.
-                self._open(conn, stream.names if stream else list(self.words),
+                self._open(session, stream.names if stream else list(self.words),
                            stream.context if stream else None)
             return
         if stream is None:
             return
-        if event.type == "audio-chunk":
+        if AudioChunk.is_type(event.type):
             if not stream.refused and not stream.stopped:
                 chunk = AudioChunk.from_event(event)
                 stream.add(chunk.audio, chunk.rate, chunk.width, chunk.channels)
             return
-        if event.type == "audio-stop":
-            conn.state.pop(_STATE, None)
-            Endpoint.set_audio_owner(conn, None)
+        if AudioStop.is_type(event.type):
+            session.stream = None
+            session.conn.audio_owner = None
             stream.stop()  # the worker answers once it has seen the rest of the audio
 
-    async def _detect(self, detect: Detect, conn: Connection) -> None:
+    async def _detect(self, detect: Detect, session: WakeSession) -> None:
+        conn = session.conn
         names = detect.names
         if names is not None and (not isinstance(names, list)
                                   or not all(isinstance(n, str) for n in names)):
@@ -121,14 +147,14 @@ class WakeProgram(Program):
         wanted = self._resolve(names or [])
         if wanted is None:
             unknown = [n for n in names or [] if self._find(n) is None]
-            self._close_stream(conn)
-            conn.state[_STATE] = WakeStream(names=[], context=detect.context, refused=True)
-            Endpoint.set_audio_owner(conn, self)  # its audio must not reach the recognizer
+            session.end_stream()
+            session.stream = WakeStream(names=[], context=detect.context, refused=True)
+            conn.audio_owner = self  # its audio must not reach the recognizer
             await conn.send_error(
                 f"unknown wake word {', '.join(repr(n) for n in unknown)}: this hub detects "
-                f"{', '.join(self.words)}", "unknown-wake-word")
+                f"{', '.join(self.words)}", ErrorCode.UNKNOWN_WAKE_WORD)
             return
-        self._open(conn, wanted or list(self.words), detect.context)
+        self._open(session, wanted or list(self.words), detect.context)
 
     def _find(self, name: str) -> WakeWord | None:
         key = _key(name)
@@ -142,18 +168,12 @@ class WakeProgram(Program):
             return None
         return list(dict.fromkeys(w.name for w in found if w is not None))
 
-    def _open(self, conn: Connection, names: list[str], context: dict[str, Any] | None) -> None:
-        self._close_stream(conn)
-        stream = WakeStream(names=names, context=context)
-        conn.state[_STATE] = stream
-        Endpoint.set_audio_owner(conn, self)
-        stream.task = conn.run_concurrent(self._run(stream, conn))
-
-    def _close_stream(self, conn: Connection) -> None:
-        """A new `detect` or stream replaces the old one, which ends without an answer."""
-        old: WakeStream | None = conn.state.pop(_STATE, None)
-        if old is not None and old.task is not None:
-            old.task.cancel()
+    def _open(self, session: WakeSession, names: list[str],
+              context: dict[str, Any] | None) -> None:
+        session.end_stream()
+        stream = session.stream = WakeStream(names=names, context=context)
+        session.conn.audio_owner = self
+        stream.task = session.conn.run_concurrent(self._run(stream, session.conn))
 
     async def _run(self, stream: WakeStream, conn: Connection) -> None:
         loop = asyncio.get_running_loop()
@@ -186,7 +206,7 @@ class WakeProgram(Program):
             _LOGGER.debug("%r: client went away during wake word detection", conn)
         except Exception as err:  # one failed stream must not end the connection
             _LOGGER.exception("%r: wake word detection failed", conn)
-            await conn.send_error(f"wake word detection failed: {err}", "internal")
+            await conn.send_error(f"wake word detection failed: {err}", ErrorCode.INTERNAL)
         finally:
             self._free_when_idle(detector, work)
 
@@ -207,13 +227,6 @@ class WakeProgram(Program):
             work.add_done_callback(free)
         else:
             free()
-
-    async def closed(self, conn: Connection) -> None:
-        stream: WakeStream | None = conn.state.pop(_STATE, None)
-        if stream is not None and stream.task is not None:
-            stream.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await stream.task
 
 
 def _catalogue(specs: list[WakeWordConfig]) -> list[WakeWord]:

@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,6 +24,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from rehearsal.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HA_VENV = ROOT / ".ha-venv"
@@ -137,12 +138,6 @@ class WyomingEntry:
         return self._entity("conversation")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class HomeAssistantCore:
     """A running `hass` and a client of its REST and websocket APIs (authenticated by token)."""
 
@@ -150,7 +145,7 @@ class HomeAssistantCore:
         self.folder = folder
         self.config_dir = folder / "config"
         self.log_path = folder / "hass.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = ""
         self.proc: subprocess.Popen[bytes] | None = None
@@ -165,14 +160,9 @@ class HomeAssistantCore:
 
     def start(self, timeout: float = START_TIMEOUT_S) -> None:
         """Start hass, wait for its API, onboard it, build the house; bounded by `timeout`."""
-        hass = HA_VENV / "bin" / "hass"
         self.write_config()
         begin = time.monotonic()
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [str(hass), "-c", str(self.config_dir), "--log-file", str(self.folder / "ha.log")],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._launch()
         try:
             self._wait_for_api(begin + timeout)
             self.timings["api_s"] = time.monotonic() - begin
@@ -190,15 +180,20 @@ class HomeAssistantCore:
         """Start the stopped `hass` again on the same config (already onboarded, same token),
         as after an update or a power cut."""
         self.stop()
-        hass = HA_VENV / "bin" / "hass"
         begin = time.monotonic()
+        self._launch()
+        self._wait_for_api(begin + timeout)
+        self._wait_running(begin + timeout)
+
+    def _launch(self) -> None:
+        """`hass` on this config, in a session of its own (so `stop` can end its children),
+        its output appended to the log."""
+        hass = HA_VENV / "bin" / "hass"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [str(hass), "-c", str(self.config_dir), "--log-file", str(self.folder / "ha.log")],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self._wait_for_api(begin + timeout)
-        self._wait_running(begin + timeout)
 
     def _wait_for_api(self, deadline: float) -> None:
         while time.monotonic() < deadline:

@@ -8,7 +8,6 @@ import contextlib
 import getpass
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -19,20 +18,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+from rehearsal.ports import free_port, wait_port
 
 
 class Mosquitto:
@@ -124,7 +110,7 @@ class EmbeddedBrokerThread:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        from hub.broker import start_embedded_broker
+        from hub.mqtt.broker import start_embedded_broker
 
         self._thread.start()
         self._broker = asyncio.run_coroutine_threadsafe(

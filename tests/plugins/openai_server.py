@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import threading
 import time
 import wave
@@ -38,12 +39,21 @@ class FakeOpenAIServer:
     logprobs: list[float] | None = None
     fail_times: int = 0  # answer this many requests with 503 first
     delay_s: float = 0.0  # stall each answer this long
+    #: Answer `stream: true` with one JSON document, as a server without streaming would.
+    ignore_stream: bool = False
+    #: The pause before each event of a streamed answer (a word of the content per event).
+    event_delay_s: float = 0.0
+    #: How the last streamed answer ended: "complete", or "broken" when the client hung up.
+    stream_outcome: str | None = None
+    events_sent: int = 0
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.transcript, self.logprobs = "", None
         self.message = {"role": "assistant", "content": ""}
         self.fail_times, self.delay_s = 0, 0.0
+        self.ignore_stream, self.event_delay_s = False, 0.0
+        self.stream_outcome, self.events_sent = None, 0
         self.requests.clear()
 
 
@@ -134,6 +144,8 @@ def _handler(state: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             if not self._gate():
                 return
             message = dict(state.message)
+            if request.get("stream") and not state.ignore_stream:
+                return self._stream(message.get("content") or "")
             choice: dict[str, Any] = {
                 "index": 0, "message": {"role": "assistant", "reasoning_content": None,
                                         "content": None, "tool_calls": [], **message},
@@ -149,6 +161,33 @@ def _handler(state: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                              "choices": [choice],
                              "usage": {"prompt_tokens": 420, "completion_tokens": 20,
                                        "total_tokens": 440}})
+
+        def _stream(self, content: str) -> None:
+            """vLLM's server-sent events: a role delta, a word per delta, a finish, [DONE]."""
+            words = re.findall(r"\S+\s*", content)
+            chunk = {"id": "chatcmpl-8d2e", "object": "chat.completion.chunk",
+                     "created": int(time.time()), "model": SERVED_MODEL}
+            deltas = [{"role": "assistant", "content": ""}, *({"content": w} for w in words)]
+            events = [json.dumps({**chunk, "choices": [{"index": 0, "delta": d,
+                                                        "finish_reason": None}]})
+                      for d in deltas]
+            events += [json.dumps({**chunk, "choices": [{"index": 0, "delta": {},
+                                                         "finish_reason": "stop"}]}), "[DONE]"]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for event in events:
+                    time.sleep(state.event_delay_s)
+                    self.wfile.write(f"data: {event}\n\n".encode())
+                    self.wfile.flush()
+                    state.events_sent += 1
+            except (BrokenPipeError, ConnectionResetError):
+                state.stream_outcome = "broken"
+                return
+            state.stream_outcome = "complete"
 
     return Handler
 

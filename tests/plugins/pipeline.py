@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,45 +20,17 @@ from wyoming.client import AsyncClient
 from wyoming.event import Event
 from wyoming.pipeline import PipelineStage, RunPipeline
 
-from voxhub.audio import float_to_pcm16, read_wav, to_mono16k
+from rehearsal.speech import RATE as SAMPLE_RATE
+from rehearsal.speech import espeak, silence, speech_bounds
+from voxhub.audio import float_to_pcm16
 
-SAMPLE_RATE = 16000
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def espeak(text: str, folder: Path, voice: str = "en-us", speed: int = 160) -> np.ndarray:
-    """Speak `text` with espeak-ng (a different voice from the hub's Kokoro replies), trimmed of
-    the silence espeak leaves around it so that tests control every pause."""
-    path = folder / f"espeak-{abs(hash((text, voice, speed)))}.wav"
-    if not path.exists():
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text],
-                       check=True, capture_output=True)
-    audio = to_mono16k(*read_wav(path))
-    start, end = speech_bounds(audio)
-    return audio[int(start * SAMPLE_RATE):int(end * SAMPLE_RATE) + 1]
-
-
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
-
-
-def speech_bounds(audio: np.ndarray, threshold: float = 0.02) -> tuple[float, float]:
-    """First and last sample above `threshold`, in seconds (the truth endpointing aims at)."""
-    loud = np.flatnonzero(np.abs(audio) > threshold)
-    if len(loud) == 0:
-        return 0.0, 0.0
-    return loud[0] / SAMPLE_RATE, loud[-1] / SAMPLE_RATE
-
-
 @pytest.fixture(scope="session")
-def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("speech")
-
-
-@pytest.fixture(scope="session")
-def kitchen_command(speech_dir: Path) -> np.ndarray:
+def kitchen_command() -> np.ndarray:
     """'turn on the kitchen lights' with half a second of silence before and 2 s after."""
-    return np.concatenate([silence(0.5), espeak("turn on the kitchen lights", speech_dir),
+    return np.concatenate([silence(0.5), espeak("turn on the kitchen lights"),
                            silence(2.0)])
 
 
@@ -158,8 +129,8 @@ def pipeline_understander() -> Any:
 @pytest.fixture(scope="session")
 def pipeline_hub(pipeline_understander: Any, synthesizer: Any) -> Any:
     """A hub endpoint serving only the pipeline, on its own loop, with the real models."""
+    from hub.pipeline.config import PipelineConfig
     from hub.pipeline.program import PipelineProgram
-    from hub.pipeline_config import PipelineConfig
     from tests.plugins.hub import ThreadedHub
 
     program = PipelineProgram(PipelineConfig(), pipeline_understander, synthesizer)
@@ -258,7 +229,8 @@ class SatelliteProcess:
 def e2e_hub(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A real `voxhub hub` process (Kokoro, Whisper, intents, the example home) for the session;
     tests that restart it use `restart_hub`, which keeps its port."""
-    from hub.pipeline.rehearsal import HubProcess, free_port
+    from rehearsal.hub_process import HubProcess
+    from rehearsal.ports import free_port
 
     folder = tmp_path_factory.mktemp("e2e-hub")
     hub = HubProcess(folder / "hub.log", mqtt_port=free_port())
@@ -271,7 +243,7 @@ def e2e_hub(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def e2e_speech(e2e_hub: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     """'Okay, Nabu.' and commands, spoken by the hub's Kokoro in am_michael (the replies use
     af_heart), as 16 kHz float audio."""
-    from hub.pipeline.rehearsal import speak
+    from rehearsal.speech import speak
 
     async def make() -> dict[str, np.ndarray]:
         texts = {"wake": "Okay, Nabu.", "kitchen": "Turn on the kitchen lights.",

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
-import subprocess
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,24 +22,9 @@ import pytest_asyncio
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event, async_read_event, async_write_event
 
-from tests.plugins.mqtt import free_port
-from voxhub.audio import float_to_pcm16, to_mono16k, write_wav
-
-RATE = 16000
-
-
-def espeak_16k(text: str, voice: str = "en-us", speed: int = 160) -> np.ndarray:
-    """espeak-ng speech as 16 kHz float samples, trimmed of its leading/trailing silence."""
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
-                         check=True, capture_output=True).stdout
-    with wave.open(io.BytesIO(wav)) as w:
-        audio = to_mono16k(w.readframes(w.getnframes()), w.getframerate(), 2, 1)
-    loud = np.flatnonzero(np.abs(audio) > 0.02)
-    return audio[loud[0]:loud[-1] + 1]
-
-
-def pause(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * RATE), dtype=np.float32)
+from rehearsal.ports import free_port
+from rehearsal.speech import RATE, espeak
+from voxhub.audio import float_to_pcm16, write_wav
 
 
 def save(path: Path, *parts: np.ndarray) -> Path:
@@ -54,9 +36,9 @@ def save(path: Path, *parts: np.ndarray) -> Path:
 def sat_speech(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     """The phrases the satellite tests speak (voice en-us at 160 wpm triggers okay_nabu)."""
     return {
-        "wake": espeak_16k("okay nabu"),
-        "command": espeak_16k("turn on the kitchen lights"),
-        "jarvis": espeak_16k("hey jarvis"),
+        "wake": espeak("okay nabu"),
+        "command": espeak("turn on the kitchen lights"),
+        "jarvis": espeak("hey jarvis"),
     }
 
 

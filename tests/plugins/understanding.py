@@ -6,7 +6,6 @@ sentence index are loaded once per session and shared.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from rehearsal.speech import espeak_wav
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_HOME = ROOT / "config" / "home.yaml"
-
-
-def espeak_wav(text: str, path: Path, voice: str = "en-us", speed: int = 150) -> Path:
-    """Speak `text` into a WAV file with espeak-ng (22.05 kHz, 16-bit, mono)."""
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text],
-                   check=True, capture_output=True)
-    return path
 
 
 def wav_audio(path: Path) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Settings of the satellite pipeline (endpointing and streaming the reply).
 
 Endpointing is where satellites feel slow or rude: too short a silence cuts people off mid-sentence,
-too long keeps the room waiting (the anchors' complaint of "listening ten seconds after I stopped").
+too long keeps the room waiting ("it was still listening ten seconds after I stopped").
 Early answering shortens the wait for the common case of a short, complete home command.
 """
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from voxhub.configfile import ConfigError, setting
+from voxhub.configfile import ConfigError, read_secret, setting
 
 SUPERVISOR_URL = "http://supervisor/core/websocket"
 
@@ -51,14 +51,7 @@ class HomeAssistantConfig:
         if self.token:
             return self.token.strip()
         if self.token_file is not None:
-            try:
-                token = self.token_file.read_text(encoding="utf-8").strip()
-            except OSError as err:
-                raise ConfigError(f"home_assistant.token_file: cannot read {self.token_file}: "
-                                  f"{err.strerror or err}") from err
-            if not token:
-                raise ConfigError(f"home_assistant.token_file: {self.token_file} is empty")
-            return token
+            return read_secret(self.token_file, "home_assistant.token_file")
         if os.environ.get("SUPERVISOR_TOKEN"):
             return os.environ["SUPERVISOR_TOKEN"]
         raise ConfigError("home_assistant.token: a long-lived access token is required with "

@@ -1,4 +1,4 @@
-"""Settings of the hub's MQTT broker connection."""
+"""Settings of the hub's MQTT side: the broker it uses or embeds, and what it publishes."""
 
 from __future__ import annotations
 
@@ -18,3 +18,13 @@ class MqttConfig:
                                         "the Wyoming endpoint binds; 127.0.0.1 for a unix:// "
                                         "endpoint). It requires the user and password it "
                                         "generates in DATA_DIR/embedded-broker/credentials.")
+    publish: bool = setting(True, "Publish the results of the requests the hub serves itself "
+                            "(Home Assistant's STT and conversation calls, any Wyoming client): "
+                            "TOPIC_PREFIX/hub/transcript, /intent (the whole result, JSON), "
+                            "/reply, and a retained /availability. voxhub satellites publish "
+                            "their own runs under their own topics. Needs mqtt.url or the "
+                            "embedded broker.")
+    topic_prefix: str = setting("voxhub", "Topics are <prefix>/hub/… (the satellites' prefix).")
+    outbox_max: int = setting(1000, "Results kept on disk (DATA_DIR/mqtt-outbox) while the "
+                              "broker is unreachable (the oldest go first beyond this).",
+                              minimum=1)

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import secrets
+from collections.abc import ItemsView, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,23 @@ class EmbeddedBroker:
             await self._broker.shutdown()
         except Exception as err:  # shutting down must never take the hub down with it
             _LOGGER.warning("embedded broker did not shut down cleanly: %s", err)
+
+
+class _SubscriptionMap(dict[str, Any]):
+    """amqtt's topic filter -> subscribers map, iterated over a snapshot.
+
+    amqtt 0.12.1 walks this map across awaits: when a client connects (the retained messages
+    for existing subscriptions) and when it broadcasts. Another client subscribing meanwhile
+    raises "dictionary changed size during iteration", which ends the connecting client's
+    session after its CONNACK: its subscribes and publishes then wait for acknowledgements
+    that never come (a satellite stuck "connecting" for aiomqtt's 10 s timeout, again and
+    again while other clients are busy). A snapshot is what those loops mean."""
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(dict.keys(self)))
+
+    def items(self) -> ItemsView[str, Any]:  # type: ignore[override]
+        return dict(self).items()
 
 
 USER = "voxhub"
@@ -114,10 +132,11 @@ async def start_embedded_broker(host: str, port: int,
         logging.getLogger(name).setLevel(logging.WARNING)
     credentials = broker_credentials(data_dir) if data_dir is not None else None
     password_file = None
-    if credentials is not None:
+    if data_dir is not None and credentials is not None:
         password_file = await asyncio.get_running_loop().run_in_executor(
             None, _password_file, data_dir, *credentials)
     broker = Broker(broker_config(host, port, password_file), loop=asyncio.get_running_loop())
+    broker._subscriptions = _SubscriptionMap(broker._subscriptions)
     await broker.start()
     _LOGGER.info("embedded MQTT broker listening on %s:%s (%s)", host, port,
                  f"user '{credentials[0]}', password in {data_dir}/embedded-broker/credentials"

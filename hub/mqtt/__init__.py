@@ -1,0 +1,1 @@
+"""The hub on MQTT: its settings, the embedded broker, and the results it publishes itself."""
