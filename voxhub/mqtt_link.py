@@ -90,8 +90,10 @@ class MqttLink:
         delay = RETRY_FIRST_S
         reported = ""  # why the broker is unavailable, as last logged: once, not per attempt
         while True:
+            _stop_if_cancelled()
             try:
                 async with aiomqtt.Client(**self.client_args()) as client:  # type: ignore[arg-type]
+                    _stop_if_cancelled()
                     self.client = client
                     delay = RETRY_FIRST_S
                     reported = ""
@@ -131,9 +133,11 @@ class MqttLink:
             for task in done:
                 task.result()  # re-raise the MqttError that ended the connection
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            pending = tasks
+            while pending:  # again for one whose cancellation a wait_for swallowed
+                for task in pending:
+                    task.cancel()
+                _, pending = await asyncio.wait(pending, timeout=1)
 
     async def _drain(self, client: aiomqtt.Client) -> None:
         """Oldest first; a message leaves the disk only once the broker acknowledged it."""
@@ -145,9 +149,19 @@ class MqttLink:
             await client.publish(message.topic, message.payload, qos=message.qos,
                                  retain=message.retain, timeout=10)
             self.outbox.remove(message.seq)
+            _stop_if_cancelled()
 
 
 def _cancelling() -> bool:
     """Whether the running task has been asked to stop (Python 3.11's `Task.cancelling`)."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def _stop_if_cancelled() -> None:
+    """Python 3.11's `asyncio.wait_for` (inside aiomqtt's connect and publish) returns the
+    result instead of raising when the task is cancelled just as the awaited future completes;
+    the request to stop is still counted, and honoured here, or the link would go on for ever
+    and whoever closes it would wait for ever."""
+    if _cancelling():
+        raise asyncio.CancelledError

@@ -34,6 +34,7 @@ from hub.asr.base import (
     TranslationUnsupported,
 )
 from hub.asr.config import AsrConfig
+from hub.asr.loops import without_repeats
 from voxhub import language as lang
 
 _LOGGER = logging.getLogger(__name__)
@@ -227,7 +228,7 @@ class WhisperRecognizer(Recognizer):
         texts: list[str] = []
         scores: list[float] = []
         for ids, score in zip(result.sequences_ids, result.scores, strict=False):
-            text = tokenizer.decode([t for t in ids if t < tokenizer.eot]).strip()
+            text = without_repeats(tokenizer.decode([t for t in ids if t < tokenizer.eot]).strip())
             if text and text not in texts:
                 texts.append(text)
                 scores.append(score)

@@ -110,8 +110,12 @@ class HubResults:
                                      retain=True, timeout=2)
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            done, pending = await asyncio.wait({self._task}, timeout=10)
+            if pending:  # shutting down must not wait on a broker for ever
+                _LOGGER.warning("MQTT results link did not stop within 10 s; left behind")
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    _LOGGER.warning("MQTT results link ended: %s", task.exception())
 
     def _put(self, kind: str, payload: str) -> None:
         self.outbox.put(f"{self.base}/{kind}", payload, qos=1)

@@ -114,4 +114,6 @@ def similar(heard: list[str], written: str, language: str = "en") -> float:
 
     g2p = next((g for g, tag, _ in LANGUAGES.values() if tag.startswith(language)), "en-us")
     forms = {written, normalize(written, g2p)}
-    return max(float(fuzz.ratio(plain(h), plain(w))) for h in heard for w in forms)
+    # The recognizer writes numbers as digits or words as it likes: both sides spoken too.
+    heard_forms = {form for h in heard for form in (h, normalize(h, g2p))}
+    return max(float(fuzz.ratio(plain(h), plain(w))) for h in heard_forms for w in forms)
