@@ -1,18 +1,22 @@
-"""The add-on's run script, executed for real with a small `bashio` stand-in.
+"""The add-on's run script, executed for real with the small `bashio` stand-in.
 
-The stand-in reads a sample `options.json` and a sample Supervisor `services` answer with jq, the
-way bashio reads what the Supervisor provides. `voxhub` on the PATH is a stand-in recording its
-argv and answering Wyoming `describe` on the port it was told, so the script's discovery step
-(the real `voxhub-wait-ready` helper, then `bashio::discovery`) runs as it would in the add-on.
+The stand-in (scripts/addon/standin/bashio.sh, the one the container test's base image holds)
+reads a sample `options.json` with jq and asks a stand-in Supervisor HTTP API for services and
+discovery with the add-on's token, the way bashio does. `voxhub` on the PATH is a stand-in
+recording its argv and answering Wyoming `describe` on the port it was told, so the script's
+discovery step (the real `voxhub-wait-ready` helper, then `bashio::discovery`) runs as it would
+in the add-on.
 """
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,44 +29,66 @@ from rehearsal.ports import free_port
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "addons" / "voxhub"
 
-BASHIO_STANDIN = r"""
-# bashio stand-in: the functions run.sh uses, with bashio's semantics ("null" when unset).
-bashio::config() {
-    local value
-    value=$(jq -r --arg k "$1" 'if .[$k] == null then "null" else .[$k] end' "$BASHIO_OPTIONS")
-    if [[ "$value" == "null" && -n "${2:-}" ]]; then value="$2"; fi
-    echo "$value"
-}
-bashio::config.has_value() {
-    local value; value=$(bashio::config "$1")
-    [[ "$value" != "null" && -n "$value" ]]
-}
-bashio::services.available() {
-    [[ -f "$BASHIO_SERVICES" ]] && jq -e --arg s "$1" 'has($s)' "$BASHIO_SERVICES" >/dev/null
-}
-bashio::services() {
-    jq -r --arg s "$1" --arg k "$2" '.[$s][$k] | tostring' "$BASHIO_SERVICES"
-}
-bashio::var.true() { [[ "${1:-}" == "true" ]]; }
-bashio::var.json() {
-    local args=() key value
-    while (( $# )); do
-        key=$1; value=$2; shift 2
-        if [[ "$value" == ^* ]]; then args+=(--argjson "$key" "${value:1}");
-        else args+=(--arg "$key" "$value"); fi
-    done
-    jq -cn "${args[@]}" '$ARGS.named'
-}
-bashio::discovery() {
-    jq -cn --arg service "$1" --argjson config "$2" '{service: $service, config: $config}' \
-        >> "$BASHIO_DISCOVERY_LOG"
-    echo '{"uuid": "0123456789abcdef"}'
-}
-bashio::log.info() { echo "[INFO] $*" >&2; }
-bashio::log.warning() { echo "[WARNING] $*" >&2; }
-bashio::log.error() { echo "[ERROR] $*" >&2; }
-bashio::log.debug() { :; }
-"""
+#: The stand-in bashio that the add-on's container test bakes into its base image: the same
+#: functions run here, against a stand-in Supervisor API.
+BASHIO_STANDIN = ROOT / "scripts" / "addon" / "standin" / "bashio.sh"
+
+
+class _Supervisor(http.server.ThreadingHTTPServer):
+    """The Supervisor's HTTP API as bashio calls it: `GET /services/NAME` (the service's
+    credentials, or an error when none is installed) and `POST /discovery`, appended to a file.
+    Every request must carry the add-on's token."""
+
+    def __init__(self, services: dict, discovery: Path) -> None:
+        self.services = services
+        self.discovery = discovery
+        super().__init__(("127.0.0.1", 0), _SupervisorHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _SupervisorHandler(http.server.BaseHTTPRequestHandler):
+    server: _Supervisor
+
+    def _answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _authorized(self) -> bool:
+        if self.headers.get("Authorization") == "Bearer supervisor-token":
+            return True
+        self._answer(401, {"result": "error", "message": "unauthorized"})
+        return False
+
+    def do_GET(self) -> None:
+        name = self.path.removeprefix("/services/")
+        if not self._authorized():
+            return
+        if name in self.server.services:
+            self._answer(200, {"result": "ok", "data": self.server.services[name]})
+        else:
+            self._answer(400, {"result": "error", "message": f"Service not enabled: {name}"})
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if not self._authorized():
+            return
+        if self.path != "/discovery":
+            self._answer(404, {"result": "error", "message": self.path})
+            return
+        with self.server.discovery.open("a") as file:
+            file.write(json.dumps(json.loads(body)) + "\n")
+        self._answer(200, {"result": "ok", "data": {"uuid": "0123456789abcdef"}})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
 
 VOXHUB_STANDIN = """#!{python}
 import asyncio, json, os, sys
@@ -98,15 +124,14 @@ def _run_addon(tmp_path: Path, options: dict, services: dict | None = None
                ) -> tuple[list[str], list[dict], str, int]:
     """Run run.sh until it announced itself; return argv, discovery messages, log, port."""
     (tmp_path / "bin").mkdir()
-    (tmp_path / "bashio.sh").write_text(BASHIO_STANDIN)
     (tmp_path / "options.json").write_text(json.dumps(options))
-    if services is not None:
-        (tmp_path / "services.json").write_text(json.dumps(services))
     stub = tmp_path / "bin" / "voxhub"
     stub.write_text(VOXHUB_STANDIN.replace("{python}", sys.executable))
     stub.chmod(0o755)
     port = free_port()
     discovery = tmp_path / "discovery.jsonl"
+    supervisor = _Supervisor(services or {}, discovery)
+    threading.Thread(target=supervisor.serve_forever, daemon=True).start()
     shipped = tmp_path / "shipped"
     (shipped / "kokoro" / "voices").mkdir(parents=True)
     (shipped / "kokoro" / "kokoro-v1.0.int8.onnx").write_bytes(b"portable model")
@@ -115,10 +140,9 @@ def _run_addon(tmp_path: Path, options: dict, services: dict | None = None
     env = {
         "PATH": os.pathsep.join([str(tmp_path / "bin"), str(ADDON / "rootfs" / "usr" / "bin"),
                                  str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
-        "BASH_ENV": str(tmp_path / "bashio.sh"),
-        "BASHIO_OPTIONS": str(tmp_path / "options.json"),
-        "BASHIO_SERVICES": str(tmp_path / "services.json"),
-        "BASHIO_DISCOVERY_LOG": str(discovery),
+        "BASH_ENV": str(BASHIO_STANDIN),
+        "__BASHIO_ADDON_CONFIG": str(tmp_path / "options.json"),
+        "SUPERVISOR_API": supervisor.url,
         "VOXHUB_ARGV_FILE": str(tmp_path / "argv.json"),
         "VOXHUB_PORT": str(port),
         "VOXHUB_SHIPPED_DATA": str(shipped),
@@ -132,13 +156,15 @@ def _run_addon(tmp_path: Path, options: dict, services: dict | None = None
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not (
-                    discovery.exists() and discovery.read_text().endswith("\n")):
+            while time.monotonic() < deadline and not (  # sent, and its answer read
+                    discovery.exists() and "discovery" in log.read_text().lower()):
                 assert proc.poll() is None, log.read_text()
                 time.sleep(0.05)
         finally:
             os.killpg(proc.pid, 15)
             proc.wait(10)
+            supervisor.shutdown()
+            supervisor.server_close()
     assert discovery.exists(), f"no discovery was sent:\n{log.read_text()}"
     messages = [json.loads(line) for line in discovery.read_text().splitlines()]
     return json.loads((tmp_path / "argv.json").read_text()), messages, log.read_text(), port
