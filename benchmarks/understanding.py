@@ -157,20 +157,18 @@ def worker(kind: str, manifest: Path) -> None:
         understander.use_prompt = kind == "ours"
         understander.load()
         understander.wait_ready()
-        engine, recognizer = understander.engine, understander.recognizer
-        assert engine is not None and recognizer is not None
 
         def run(audio: Any, area: str) -> dict[str, Any]:
-            # Understander.understand_audio's path for a Whisper recognizer, unrolled so that
-            # the hypotheses and the whole decision (a "Did you mean" question) are seen.
-            transcription = recognizer.transcribe(understander.request_for(audio))
-            decision = engine.decide(transcription.hypotheses or [transcription.text], area,
-                                     asr_confidence=transcription.confidence)
+            # Understander.understand_audio's own path, with the hypotheses and the whole
+            # decision (a "Did you mean" question) in view.
+            heard = understander.hear(audio, area)
+            transcription, decision = heard.transcription, heard.decision
             match = decision.match
             return {"text": transcription.text, "hypotheses": transcription.hypotheses,
                     "asr_confidence": transcription.confidence,
                     "intent": (match.intent, match.slots) if match else None,
                     "confidence": decision.confidence, "confirm": decision.confirm,
+                    "second_opinion": heard.second_opinion,
                     **_acted(match, decision.resolution, is_unsafe)}
     else:
         from faster_whisper import WhisperModel

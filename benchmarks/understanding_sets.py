@@ -165,11 +165,13 @@ def score_sets(items: list[dict[str, Any]], results: list[dict[str, Any]]) -> di
     by_family: dict[str, list[int]] = {}
     fa: dict[str, dict[str, int]] = {}
     fa_wide = fa_unsafe = asked = ood_total = 0
+    second = {"commands": 0, "out_of_domain": 0}
     latencies: list[float] = []
     failures: list[dict[str, Any]] = []
     accepts: list[dict[str, Any]] = []
     for item, got in zip(items, results, strict=True):
         condition = item["condition"]
+        second["out_of_domain" if item["ood"] else "commands"] += bool(got.get("second_opinion"))
         if item["ood"]:
             ood_total += 1
             cat = fa.setdefault(item["category"], {"utterances": 0, "false_accepts": 0})
@@ -207,6 +209,8 @@ def score_sets(items: list[dict[str, Any]], results: list[dict[str, Any]]) -> di
         "false_accepts_targeting_several": fa_wide,
         "false_accepts_unsafe": fa_unsafe,
         "confirm_questions": asked,
+        # How often the second-opinion recognizer (asr.second_model) was asked.
+        "second_opinions": second,
         "latency_s_median": round(statistics.median(latencies), 3) if latencies else None,
         "latency_s_p95": round(latencies[min(len(latencies) - 1,
                                              int(0.95 * len(latencies)))], 3)

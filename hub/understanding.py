@@ -10,16 +10,18 @@ async, one method per question: a caller without a loop (the CLI, a benchmark) r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
 
 from hub.asr.base import SAMPLE_RATE, Recognizer, RecognizeRequest, Transcription
-from hub.asr.factory import create_recognizer
+from hub.asr.factory import create_recognizer, create_second_recognizer
 from hub.asr.llm_tools import IntentSpec, build_tools
 from hub.asr.recent import RecentTranscriptions
 from hub.config import HubConfig
@@ -38,11 +40,23 @@ async def _blocking(work: Callable[[], _T]) -> _T:
     return await asyncio.get_running_loop().run_in_executor(None, work)
 
 
+@dataclass
+class Heard:
+    """What was heard in an utterance and the decision on it (`Understander.hear`)."""
+
+    transcription: Transcription
+    decision: Decision
+    #: True when the second-opinion recognizer (asr.second_model) was asked.
+    second_opinion: bool = False
+
+
 class Understander:
     def __init__(self, config: HubConfig, home_source: HomeSource | None = None) -> None:
         self.config = config
         self.home_source = home_source
         self.recognizer: Recognizer | None = None
+        #: A larger model asked only when the first one's words lead to no action.
+        self.second: Recognizer | None = None
         self.engine: IntentEngine | None = None
         #: Bias the recognizer toward the home's names (measured by the benchmark).
         self.use_prompt = True
@@ -65,6 +79,9 @@ class Understander:
         if recognizer:
             self.recognizer = create_recognizer(self.config.asr, self.config.data_path)
             self.recognizer.load()
+            self.second = create_second_recognizer(self.config.asr, self.config.data_path)
+            if self.second is not None:
+                self.second.load()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the fuzzy index is built (tests, the CLI, the benchmark)."""
@@ -114,6 +131,16 @@ class Understander:
         request = self.request_for(audio, language)
         return await _blocking(partial(recognizer.transcribe, request))
 
+    async def transcribe_command(self, audio: np.ndarray,
+                                 language: str | None = None) -> Transcription:
+        """The transcript of what is likely a home command (the speech-to-text program): with
+        the second opinion (asr.second_model) folded in when the first model's words lead to
+        no action, so Home Assistant's own agent hears what the pipeline would."""
+        if self.second is None:
+            return await self.transcribe(audio, language)
+        heard = await _blocking(partial(self.hear, audio, None, language))
+        return heard.transcription
+
     async def understand_audio(self, audio: np.ndarray, area: str | None = None,
                                language: str | None = None, turn: Turn | None = None,
                                ) -> UnderstandingResult:
@@ -124,27 +151,63 @@ class Understander:
 
     def _understand_audio(self, audio: np.ndarray, area: str | None, language: str | None,
                           turn: Turn | None) -> UnderstandingResult:
+        started = time.perf_counter()
+        heard = self.hear(audio, area, language, turn)
+        transcription = heard.transcription
+        timings = dict(transcription.timings_ms)
+        return self._result(transcription.text, transcription.language, heard.decision,
+                            started, timings, turn, area)
+
+    def hear(self, audio: np.ndarray, area: str | None = None, language: str | None = None,
+             turn: Turn | None = None) -> Heard:
+        """Audio → what was heard and the decision (blocking): an open question's yes or no,
+        a one-pass recognizer's tool call, or the intents engine on the hypotheses; then,
+        when none of that leads to an action or a question, the second opinion."""
         recognizer = self._recognizer()
         engine = self.intent_engine()
         started = time.perf_counter()
         tools = self._tools() if recognizer.supports_tools else None
         request = self.request_for(audio, language, tools)
         transcription = recognizer.transcribe(request)
-        asr_ms = (time.perf_counter() - started) * 1000
+        transcription.timings_ms["asr"] = round((time.perf_counter() - started) * 1000, 1)
         decision = conversation.answer(self.conversations, engine, turn,
                                        transcription.hypotheses or [transcription.text],
                                        transcription.language or language)
-        if decision is None and transcription.tool_call is not None:
+        if decision is not None:
+            return Heard(transcription, decision)
+        if transcription.tool_call is not None:
             decision = engine.decide_tool_call(transcription.tool_call, area)
-            if decision is not None and transcription.reply:
-                decision.reply = transcription.reply
-        if decision is None:
-            decision = engine.decide(transcription.hypotheses or [transcription.text], area,
-                                     asr_confidence=transcription.confidence or None)
-        timings = dict(transcription.timings_ms)
-        timings["asr"] = round(asr_ms, 1)
-        return self._result(transcription.text, transcription.language, decision, started,
-                            timings, turn, area)
+            if decision is not None:
+                if transcription.reply:
+                    decision.reply = transcription.reply
+                return Heard(transcription, decision)
+        decision = engine.decide(transcription.hypotheses or [transcription.text], area,
+                                 asr_confidence=transcription.confidence or None)
+        if decision.match is not None or decision.confirm or self.second is None \
+                or not transcription.text.strip():
+            return Heard(transcription, decision)
+        return self._second_opinion(request, transcription, decision, area)
+
+    def _second_opinion(self, request: RecognizeRequest, first: Transcription,
+                        decision: Decision, area: str | None) -> Heard:
+        """Ask the second recognizer; its hypotheses, then the first's, are decided together
+        (the same rules and threshold: a second chance at hearing, not a lower bar). What it
+        heard replaces the first transcript only when it leads to an action or a question."""
+        assert self.second is not None
+        started = time.perf_counter()
+        again = self.second.transcribe(request)
+        second_ms = round((time.perf_counter() - started) * 1000, 1)
+        timings = {**first.timings_ms, "asr_second": second_ms}
+        timings["asr"] = round(timings.get("asr", 0.0) + second_ms, 1)
+        hypotheses = list(dict.fromkeys((again.hypotheses or [again.text])
+                                        + (first.hypotheses or [first.text])))
+        retried = self.intent_engine().decide(hypotheses, area,
+                                              asr_confidence=again.confidence or None)
+        if retried.match is None and not retried.confirm:
+            return Heard(dataclasses.replace(first, timings_ms=timings), decision, True)
+        _LOGGER.debug("second opinion: '%s' heard as '%s'", first.text, again.text)
+        return Heard(dataclasses.replace(again, hypotheses=hypotheses, timings_ms=timings),
+                     retried, True)
 
     async def understand_text(self, text: str, area: str | None = None,
                               language: str | None = None, turn: Turn | None = None,

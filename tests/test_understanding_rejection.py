@@ -50,6 +50,19 @@ def test_a_room_the_home_lacks_is_not_dropped_to_act_elsewhere(
         assert len(decision.resolution.targets) <= 1 or not acts(decision)
 
 
+def test_a_room_only_a_lower_hypothesis_names_is_asked_about_before_acting_on_it(
+        text_understander: Any) -> None:
+    """The recognizer's best guess says a room the home lacks; a lower one parses strictly
+    for another room: every light there is not switched on on that evidence."""
+    heard = ["Turn on the lights in the dining room.", "Turn on the lights and the dining room.",
+             "Turn on the lights in the living room.", "Turn on the lights in the diving room."]
+    decision = decide(text_understander, heard, "garage")
+    assert not acts(decision) and decision.confirm and decision.reason == "several"
+    assert decision.pending is not None and decision.pending.slots["area"] == "living_room"
+    best = decide(text_understander, heard[2:3] + heard[:2], "garage")  # the best says it
+    assert acts(best) and best.match.slots["area"] == "living_room"
+
+
 @pytest.mark.parametrize("heard", ["Get your lights off.", "Get the light soft.",
                                    "the lights of"])
 def test_a_repair_never_widens_to_every_light_in_the_house(text_understander: Any,

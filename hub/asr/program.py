@@ -183,7 +183,7 @@ class AsrProgram(Program[_AsrSession]):
         if recognizer is not None and recognizer.supports_streaming:
             await self._answer_streaming(audio, utterance.language, conn)
             return
-        result = await self.understander.transcribe(audio, utterance.language)
+        result = await self.understander.transcribe_command(audio, utterance.language)
         text = await self.understander.recovered_text(result)
         # The conversation agent gets only this text; when it is the hub's, all hypotheses.
         self.understander.recent.remember(result, result.text, text)

@@ -96,7 +96,8 @@ class Assessment:
     features: dict[str, float] = field(default_factory=dict)
     #: Set when a hard rule refuses the match (scope, number, timer) or it is below threshold.
     rejected: str | None = None
-    #: The hypothesis the match came from, canonical.
+    #: What the match's places are checked against, canonical: the hypothesis a repair came
+    #: from; the best hypothesis for a strict parse.
     heard: str = ""
 
 
@@ -210,7 +211,7 @@ class IntentEngine:
             return Decision(None, found.resolution, confidence=found.confidence,
                             method="rejected", hypothesis=found.hypothesis,
                             matched_text=found.match.text, reason=found.rejected)
-        several = (found.method != "strict" and len(found.resolution.targets) > 1
+        several = (len(found.resolution.targets) > 1
                    and not places_heard_exactly(found.match, found.heard))
         if (is_unsafe(found.match, found.resolution) or several) \
                 and found.confidence < UNSAFE_CONFIDENCE:
@@ -268,7 +269,10 @@ class IntentEngine:
                 confidence *= free_text_agreement(match, strict_hits, len(distinct))
                 if asr_confidence is not None:
                     confidence = min(confidence, 0.4 + asr_confidence)
-            found = Assessment(match, res, "strict", i, confidence)
+            # A place only a lower hypothesis has ("dining room" best, "living room" third)
+            # is checked against the best one, as a repair's is against what it repaired.
+            found = Assessment(match, res, "strict", i, confidence,
+                               heard=canonical(distinct[0]))
             found.rejected = checks.check(match, strict_hits)
             if found.rejected is None and res.error is None and len(distinct) > 1:
                 # A number the other hypotheses do not share (heard 19, 90 among them).
