@@ -63,7 +63,8 @@ PLUGINS: dict[str, tuple[list[str], list[str]]] = {
          "homeassistant_understanding", "hub_auth", "hub_mqtt_results", "languages_config",
          "tts_text", "understanding_backends", "understanding_chunk_sizes", "understanding_cli",
          "understanding_heard", "understanding_home", "understanding_intents",
-         "understanding_recovered", "understanding_rejection", "understanding_slots",
+         "understanding_recovered", "understanding_rejection", "understanding_second_opinion",
+         "understanding_slots",
          "understanding_whisper", "understanding_wyoming", "wake_wyoming"]),
     "voxtral": (
         ["tiny_voxtral_dir", "tiny_voxtral_realtime_dir"],
