@@ -25,6 +25,7 @@ from typing import Any
 from hub.asr.base import ToolCall
 from hub.intents import phrases, rejection
 from hub.intents.config import IntentsConfig
+from hub.intents.described import DescribedNames
 from hub.intents.fuzzy import FuzzyMatcher
 from hub.intents.grammar import Grammar
 from hub.intents.home import Home
@@ -109,6 +110,7 @@ class _State:
     fuzzy: FuzzyMatcher
     replies: Replies
     prompt: str
+    described: DescribedNames
     index_ready: threading.Event = field(default_factory=threading.Event)
 
 
@@ -144,14 +146,16 @@ class IntentEngine:
         if current is not None and current.home.fingerprint() == home.fingerprint():
             # Same names and areas (a reconnect, a state-only change): keep grammar and index.
             self._state = _State(home, current.grammar, current.strict, current.fuzzy,
-                                 current.replies, current.prompt, current.index_ready)
+                                 current.replies, current.prompt, current.described,
+                                 current.index_ready)
             return
         grammar = self.base.with_home(home)
         strict = StrictMatcher(grammar)
         strict.match("warm up")  # hassil compiles on first use (~150 ms): not on a request
         state = _State(home, grammar, strict,
                        FuzzyMatcher(strict, home, None, name_score=self.config.name_similarity),
-                       Replies(grammar), build_prompt(grammar, home, self.config.prompt_words))
+                       Replies(grammar), build_prompt(grammar, home, self.config.prompt_words),
+                       DescribedNames(home))
         self._state = state
         if not self.config.fuzzy:
             state.index_ready.set()
@@ -259,6 +263,9 @@ class IntentEngine:
         strict_hits: list[tuple[int, IntentMatch, Resolution]] = []
         for i, text in enumerate(distinct[:STRICT_HYPOTHESES]):
             match = state.strict.match(text, area_obj)
+            if match is None:  # "the heater in the bedroom": the Bedroom Heater, reordered
+                described = state.described.rewrite(canonical(text))
+                match = state.strict.match(described, area_obj) if described else None
             if match is not None:
                 strict_hits.append((i, match, resolve(match, home)))
         if strict_hits:
