@@ -33,15 +33,13 @@ def create_recognizer(config: AsrConfig, data_dir: Path) -> Recognizer:
     return getattr(module, class_name)(config, Path(data_dir))
 
 
-#: The names of the embedded tiny.en (hub/asr/whisper.py resolve_model).
-TINY_EN = ("tiny.en", "embedded", "")
-
-
 def second_model(config: AsrConfig) -> str | None:
     """The model `asr.second_model` names for this config, or None when there is none: another
     backend than Whisper, 'off', the same model as the first, or 'auto' where no larger model
     is installed (offline, only English's tiny.en has a larger model above it: multilingual
     base, told the language)."""
+    from hub.asr.whisper import TINY_EN
+
     if config.backend != "whisper" or config.second_model == "off":
         return None
     first = str(config.model or "tiny.en")

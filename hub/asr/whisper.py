@@ -95,8 +95,12 @@ def embedded_base(data_dir: Path) -> Path:
     return target
 
 
+#: The names of the embedded tiny.en (the default model).
+TINY_EN = ("tiny.en", "embedded", "")
+
+
 def resolve_model(name: str, data_dir: Path) -> str:
-    if name in ("tiny.en", "embedded", ""):
+    if name in TINY_EN:
         return str(embedded_tiny_en())
     if name in ("base", "embedded-base"):
         return str(embedded_base(data_dir))
