@@ -23,6 +23,11 @@ class IntentsConfig:
                                 "it changes. Empty uses the example home in config/home.yaml.")
     custom_sentences: Path | None = setting(None, "Folder of Home Assistant custom_sentences "
                                             "(<folder>/<language>/*.yaml or <folder>/*.yaml).")
+    colloquial: bool = setting(True, "Also understand the hub's everyday phrasings of Home "
+                               "Assistant's intents ('put the lamp on', 'kill the lights', 'dim "
+                               "the lamp to 20 percent', politeness and fillers): "
+                               "hub/intents/colloquial/<language>.yaml, English only for now. Off: "
+                               "Home Assistant's sentences and custom_sentences only.")
     fuzzy: bool = setting(True, "Recover recognizer slips by snapping the transcript to the "
                           "nearest sentence the home can say; off means strict matching only.")
     min_confidence: float = setting(0.72, "Fuzzy matches below this confidence are answered "

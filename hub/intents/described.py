@@ -3,7 +3,8 @@
 Home Assistant names entities after their room ("Bedroom Heater", "Bathroom Humidity",
 "Kitchen Speaker"), and people say them the other way round: what it is, then where. Home
 Assistant's templates want the name, so "turn the heater in the bedroom off" parses nowhere.
-The rewrite is a word order, not a guess: it applies only where the home has an entity in that
+"Turn the heater on in the bedroom" keeps its "on" after the name. The rewrite is a word
+order, not a guess: it applies only where the home has an entity in that
 area whose name is the area's name followed by exactly the words heard, and every heard word
 stays. The engine tries it on a hypothesis that does not parse as heard
 (hub/intents/engine.py).
@@ -40,15 +41,16 @@ class DescribedNames:
                     if what == spoken or not what:
                         continue
                     rules.append(_Described(re.compile(
-                        rf"\b{re.escape(what)} (?:in|of|on) (?:the )?{re.escape(area_name)}\b"),
-                        spoken))
+                        rf"\b{re.escape(what)}(?P<state> on| off)? (?:in|of|on) (?:the )?"
+                        rf"{re.escape(area_name)}\b"), spoken))
         # Longest descriptions first: "ceiling light in the living room" before "light".
         self._rules = sorted(rules, key=lambda r: -len(r.pattern.pattern))
 
     def rewrite(self, text: str) -> str | None:
         """`text` (canonical) with a described name said as the name; None when none is."""
         for rule in self._rules:
-            rewritten, count = rule.pattern.subn(rule.name, text, count=1)
-            if count:
-                return rewritten
+            found = rule.pattern.search(text)
+            if found is not None:
+                said = rule.name + (found.group("state") or "")
+                return text[:found.start()] + said + text[found.end():]
         return None

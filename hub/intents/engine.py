@@ -118,7 +118,8 @@ class IntentEngine:
     def __init__(self, config: IntentsConfig, cache_dir: Path | None = None) -> None:
         self.config = config
         self.cache_dir = cache_dir if config.cache_index else None
-        self.base = Grammar.load(config.language_code, config.custom_sentences)
+        self.base = Grammar.load(config.language_code, config.custom_sentences,
+                                 config.colloquial)
         self._state: _State | None = None
         self._build_lock = threading.Lock()
 

@@ -22,6 +22,9 @@ from hub.intents.home import Home
 
 _LOGGER = logging.getLogger(__name__)
 
+#: The hub's everyday phrasings of the built-in intents, one file per language.
+COLLOQUIAL = Path(__file__).resolve().parent / "colloquial"
+
 
 #: The slots an audio-LLM may fill when it picks the intent itself; the others (context slots,
 #: response-only ones) are the matcher's business.
@@ -50,6 +53,13 @@ def _builtin_data(language: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def colloquial_file(language: str) -> Path | None:
+    """The hub's own sentences for a language (hub/intents/colloquial/<language>.yaml, Home
+    Assistant's custom_sentences format), or None where it has none."""
+    path = COLLOQUIAL / f"{language}.yaml"
+    return path if path.is_file() else None
+
+
 def _custom_files(folder: Path, language: str) -> list[Path]:
     """Home Assistant keeps custom sentences in `custom_sentences/<language>/*.yaml`."""
     if not folder.is_dir():
@@ -73,24 +83,29 @@ class Grammar:
     custom_intents: set[str] = field(default_factory=set)
 
     @classmethod
-    def load(cls, language: str, custom_sentences: Path | None = None) -> Grammar:
+    def load(cls, language: str, custom_sentences: Path | None = None,
+             colloquial: bool = False) -> Grammar:
+        """Home Assistant's intents for `language`; with `colloquial`, the hub's everyday
+        phrasings of them (`colloquial_file`) on top; then the user's custom sentences."""
         data = _builtin_data(language)
         builtin = set(data["intents"])
+        paths = [colloquial_file(language)] if colloquial else []
         if custom_sentences is not None:
-            for path in _custom_files(Path(custom_sentences), language):
-                try:
-                    custom = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-                except yaml.YAMLError as err:
-                    raise GrammarError(f"{path}: not valid YAML: {err}") from err
-                if not isinstance(custom, dict) or not isinstance(custom.get("intents", {}),
-                                                                  dict):
-                    raise GrammarError(f"{path}: expected a mapping with 'intents'")
-                custom.pop("language", None)
-                try:
-                    merge_dict(data, custom)
-                except AssertionError as err:
-                    raise GrammarError(f"{path}: does not fit the built-in intents: {err}") from err
-                _LOGGER.info("Loaded custom sentences from %s", path)
+            paths += _custom_files(Path(custom_sentences), language)
+        for path in (p for p in paths if p is not None):
+            try:
+                custom = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as err:
+                raise GrammarError(f"{path}: not valid YAML: {err}") from err
+            if not isinstance(custom, dict) or not isinstance(custom.get("intents", {}),
+                                                              dict):
+                raise GrammarError(f"{path}: expected a mapping with 'intents'")
+            custom.pop("language", None)
+            try:
+                merge_dict(data, custom)
+            except AssertionError as err:
+                raise GrammarError(f"{path}: does not fit the built-in intents: {err}") from err
+            _LOGGER.info("Loaded custom sentences from %s", path)
         try:
             intents = Intents.from_dict(data)
         except Exception as err:  # hassil raises several parse error types

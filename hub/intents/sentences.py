@@ -48,7 +48,7 @@ NUMBER = "#"
 WILDCARD = "*"
 #: Placeholders of the skeleton index, where the home's names are left out of the sentences.
 SLOT_TOKENS = {"name": "xnamex", "area": "xareax", "floor": "xfloorx"}
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 
 _SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w\s#*%'.]")
@@ -159,11 +159,13 @@ def sample_sentences(grammar: Grammar, per_template: int, seed: int = 0,
     A skeleton index keeps names, areas and floors as placeholders: it covers the phrasings of
     every template far better for the same size, and the heard names are put back into it.
     """
-    rng = random.Random(seed)
     seen: set[str] = set()
     for intent in grammar.intents.intents.values():
         for data in intent.data:
-            for sentence in data.sentences:
+            for number, sentence in enumerate(data.sentences):
+                # Seeded per template, so that adding templates (custom or colloquial
+                # sentences) leaves every other template's samples as they were.
+                rng = random.Random(f"{seed}:{intent.name}:{sentence.text or number}")
                 produced = 0
                 for turn in range(per_template * 3):
                     if produced >= per_template:

@@ -40,6 +40,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "percentage": (0, 100), "hours": (0, 24), "minutes": (0, 600), "seconds": (0, 3600),
 }
 TEMPERATURE_RANGES = {"°C": (5.0, 35.0), "°F": (40.0, 95.0)}
+#: A light's `temperature` is its colour temperature in kelvin ("warm white" is 2700).
+COLOR_TEMPERATURE_K = (1000.0, 10000.0)
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _WORD = re.compile(r"[a-z]+")
@@ -154,6 +156,8 @@ class SlotChecks:
         return any(sum(r in nums for nums in heard) >= support for r in rivals)
 
     def _range(self, slot: str, match: IntentMatch) -> tuple[float, float]:
+        if slot == "temperature" and match.intent == "HassLightSet":
+            return COLOR_TEMPERATURE_K
         if slot == "temperature":
             unit = "°C"
             for entity in self.home.entities:
