@@ -146,6 +146,46 @@ def test_names_are_understood_with_or_without_their_accents(spanish_engine, said
     assert decision.resolution.targets[0].area == "salon"
 
 
+@pytest.fixture(scope="module")
+def french_engine():
+    """A French home with slip recovery on, as `language: fr` sets it up."""
+    from hub.intents.config import IntentsConfig
+    from hub.intents.engine import IntentEngine
+    from hub.intents.home import example_home_path, load_home
+
+    engine = IntentEngine(IntentsConfig(language="fr", cache_index=False))
+    engine.set_home(load_home(example_home_path("fr")), background=False)
+    return engine
+
+
+@pytest.mark.parametrize("heard", ["Regle la lumiere de la cuisine a 40 %",
+                                   "Règle la lumière de la cuisine à 40 pourcent",
+                                   "regle la lumière de la cuisine a 40 pour cent"])
+def test_a_command_heard_without_its_accents_or_with_per_cent_spelled_is_the_command(
+        french_engine, heard):
+    decision = french_engine.decide([heard], "entree")
+    assert decision.match is not None, decision
+    assert decision.match.intent == "HassLightSet"
+    assert decision.match.slots["brightness"] == 40
+    assert decision.resolution.targets[0].id == "light.cuisine"
+
+
+def test_a_slipped_french_command_is_recovered_and_its_accents_cost_nothing(french_engine):
+    """Whisper's "Règre" for "Règle": one slip, scored as one, not as one plus the accents
+    and the '%' the sampled sentence spells out."""
+    slipped = french_engine.decide(["Règre la lumière de la cuisine à 40 %"], "entree")
+    unaccented = french_engine.decide(["Regre la lumiere de la cuisine a 40 %"], "entree")
+    for decision in (slipped, unaccented):
+        assert decision.match is not None and decision.match.slots["brightness"] == 40
+    assert unaccented.confidence == pytest.approx(slipped.confidence, abs=0.03)
+
+
+@pytest.mark.parametrize("speech", ["Quelle est la capitale de l'Australie ?",
+                                    "Raconte-moi une blague", "J'ai faim ce soir"])
+def test_french_speech_that_is_not_a_command_does_not_act(french_engine, speech):
+    assert french_engine.decide([speech], "entree").match is None
+
+
 def test_the_not_recognized_reply_is_spanish_with_an_example_the_home_understands(
         spanish_engine):
     reply = spanish_engine.not_recognized_reply()

@@ -267,6 +267,8 @@ class IntentEngine:
             if match is None:  # "the heater in the bedroom": the Bedroom Heater, reordered
                 described = state.described.rewrite(canonical(text))
                 match = state.strict.match(described, area_obj) if described else None
+            if match is None:  # "Regle la lumière": "Règle", its accent not heard
+                match = state.fuzzy.respelled(text, area_obj)
             if match is not None:
                 strict_hits.append((i, match, resolve(match, home)))
         if strict_hits:

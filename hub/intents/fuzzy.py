@@ -27,7 +27,7 @@ from rapidfuzz import fuzz, process
 from hub.intents.home import Area, Home
 from hub.intents.recognize import IntentMatch, StrictMatcher
 from hub.intents.rejection import FILLERS
-from hub.intents.sentences import NUMBER, SLOT_TOKENS, WILDCARD, canonical
+from hub.intents.sentences import NUMBER, SLOT_TOKENS, WILDCARD, canonical, comparable
 
 _NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
 
@@ -69,18 +69,52 @@ class FuzzyMatcher:
         self.skeletons: list[str] = []
         self.sentences: list[str] = []
         self.wild: list[str] = []
-        self._wild_skeletons: list[str] = []
+        #: The same lists as similarity compares them (comparable(), parallel by position).
+        self._skeleton_keys: list[str] = []
+        self._sentence_keys: list[str] = []
+        self._wild_keys: list[str] = []
+        #: comparable() form → sentence, where the two differ (languages with accents).
+        self._respellings: dict[str, list[str]] = {}
         if sentences is not None:
             self.set_sentences(sentences)
 
     def set_skeletons(self, skeletons: list[str]) -> None:
         self.skeletons = [s for s in skeletons if WILDCARD not in s]
+        self._skeleton_keys = [comparable(s) for s in self.skeletons]
+        self._add_respellings(self.skeletons, self._skeleton_keys)
 
     def set_sentences(self, sentences: list[str]) -> None:
         self.sentences = [s for s in sentences if WILDCARD not in s]
         self.wild = [s for s in sentences if WILDCARD in s]
-        self._wild_skeletons = [_SPACE.sub(" ", s.replace(WILDCARD, " ")).strip()
-                                for s in self.wild]
+        self._sentence_keys = [comparable(s) for s in self.sentences]
+        self._add_respellings(self.sentences, self._sentence_keys)
+        self._wild_keys = [comparable(_SPACE.sub(" ", s.replace(WILDCARD, " ")).strip())
+                           for s in self.wild]
+
+    def _add_respellings(self, sentences: list[str], keys: list[str]) -> None:
+        for sentence, key in zip(sentences, keys, strict=True):
+            if key is not sentence and key != sentence:
+                spellings = self._respellings.setdefault(key, [])
+                if sentence not in spellings:
+                    spellings.append(sentence)
+
+    def respelled(self, text: str, area: Area | None) -> IntentMatch | None:
+        """The strict match of the index sentence that `text` is but for accents and how per
+        cent is written ("Regle la lumière de la cuisine à 40 %" → "règle la lumière … 40
+        pourcent"): no slip, so it counts as heard. None where there is none."""
+        if not self._respellings:
+            return None
+        heard = canonical(text)
+        shape, values = self._skeleton(heard)
+        tokens, numbers = _numbers_to_placeholders(heard.split())
+        for key, fill in ((shape, lambda t: _fill_slots(t, values)),
+                          (" ".join(tokens), lambda t: _fill(t, numbers))):
+            for sentence in self._respellings.get(comparable(key), []):
+                filled = fill(sentence.split())
+                match = self.strict.match(filled, area) if filled else None
+                if match is not None:
+                    return match
+        return None
 
     # -- the three repairs ----------------------------------------------------------------------
     def proposals(self, text: str) -> list[tuple[float, str, str]]:
@@ -88,6 +122,7 @@ class FuzzyMatcher:
         heard = canonical(text)
         if not heard:
             return []
+        key = comparable(heard)
         found: dict[str, tuple[float, str, str]] = {}
 
         def add(texts: list[str | None], method: str,
@@ -98,7 +133,7 @@ class FuzzyMatcher:
                 if similarities is not None:
                     similarity = similarities[candidate]
                 else:
-                    similarity = fuzz.ratio(heard, canonical(candidate)) / 100.0
+                    similarity = fuzz.ratio(key, comparable(canonical(candidate))) / 100.0
                 if candidate not in found or similarity > found[candidate][0]:
                     found[candidate] = (similarity, method, candidate)
 
@@ -106,24 +141,25 @@ class FuzzyMatcher:
         if repaired != heard:
             add([repaired], "names")
         tokens, numbers = _numbers_to_placeholders(heard.split())
-        query = " ".join(tokens)
+        query = comparable(" ".join(tokens))
         if self.skeletons:
             shape, values = self._skeleton(repaired)
             if values:
-                hits = process.extract(shape, self.skeletons, scorer=fuzz.ratio,
+                hits = process.extract(comparable(shape), self._skeleton_keys,
+                                       scorer=fuzz.ratio,
                                        limit=self.nearest, score_cutoff=60)
                 add([_fill_slots(self.skeletons[i].split(), values) for _, _, i in hits],
                     "skeleton")
         if self.sentences:
-            hits = process.extract(query, self.sentences, scorer=fuzz.ratio,
+            hits = process.extract(query, self._sentence_keys, scorer=fuzz.ratio,
                                    limit=self.nearest, score_cutoff=60)
             add([_fill(self.sentences[i].split(), numbers) for _, _, i in hits], "nearest")
         if self.wild:
-            hits = process.extract(query, self._wild_skeletons, scorer=fuzz.token_set_ratio,
+            hits = process.extract(query, self._wild_keys, scorer=fuzz.token_set_ratio,
                                    limit=self.nearest, score_cutoff=70)
             # Fixed words heard in pieces ("broad as that …") share few whole tokens with the
             # template; a partial match on the characters still finds it.
-            hits += process.extract(query, self._wild_skeletons, scorer=fuzz.partial_ratio,
+            hits += process.extract(query, self._wild_keys, scorer=fuzz.partial_ratio,
                                     limit=self.nearest // 2, score_cutoff=85)
             scored: dict[str, float] = {}
             for _, _, i in hits:

@@ -26,6 +26,8 @@ import math
 
 from rapidfuzz import fuzz
 
+from hub.intents.sentences import comparable
+
 #: Words that carry no content in a command: politeness, fillers, articles, pronouns.
 FILLERS = frozenset({
     "a", "an", "the", "please", "could", "can", "would", "will", "you", "hey", "hi", "okay",
@@ -105,7 +107,8 @@ def share_invented(heard: str, snapped: str) -> float:
 
 def features(heard: str, snapped: str, similarity: float, agreement: float,
              asr_confidence: float | None) -> dict[str, float]:
-    """Both texts canonical (hub.intents.sentences.canonical)."""
+    """Both texts canonical (hub.intents.sentences.canonical); compared as comparable()."""
+    heard, snapped = comparable(heard), comparable(snapped)
     return {"similarity": similarity, "agreement": agreement,
             "explained": share_explained(heard, snapped),
             "invented": share_invented(heard, snapped),

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import random
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,25 @@ def canonical(text: str) -> str:
     text = _PUNCT.sub(" ", text)
     text = re.sub(r"\.(?!\d)", " ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+#: A language's word for per cent, as canonical() writes "%" ("40 %" heard, "40 pourcent" sampled).
+_PERCENT_WORDS = re.compile(r"\b(?:pourcent|por ciento|per cento|por cento|prozent|procent)\b")
+
+
+def comparable(text: str) -> str:
+    """A canonical text as similarity is scored on: accents folded and per cent one word.
+
+    Whisper drops accents as often as it keeps them ("Regle la lumière" for "Règle") and
+    writes "%" where a template spells the word out; neither is a slip worth a point of
+    similarity. Only scoring uses this form: the strict matcher still reads the sentence as
+    the grammar wrote it. An ASCII text comes back as the same object (the index's keys cost
+    no memory in English).
+    """
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text)
+                       if not unicodedata.combining(c))
+    return _PERCENT_WORDS.sub("percent", text)
 
 
 class _Sampler:
