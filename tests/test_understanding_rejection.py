@@ -143,6 +143,25 @@ def test_free_text_the_hypotheses_disagree_on_gives_way_to_a_parse_without_it(
     assert "name" not in decision.match.slots, decision.match.slots
 
 
+@pytest.mark.parametrize(("name", "area"), [("Bedside Lamp", "bedroom"),
+                                           ("Kitchen Lights", "kitchen"),
+                                           ("Reading Lamp", "living_room")])
+def test_a_word_the_best_hypothesis_lost_at_its_end_decides_the_intent(
+        text_understander: Any, name: str, area: str) -> None:
+    # "Bedside lamp" alone turns it on; "bedside lamp off" further down heard the last word.
+    lost = decide(text_understander, [f"{name},", f"{name}, off.", f"{name}, path."], area)
+    assert acts(lost) and lost.match.intent == "HassTurnOff", lost.match
+    assert lost.match.slots["name"] == name
+    # A lower hypothesis's parse: below the bar an unsafe action needs, so one is asked about.
+    assert lost.confidence < 0.95
+    # Words a lower hypothesis adds that make no other intent change nothing.
+    kept = decide(text_understander, [f"{name}", f"{name}, path."], area)
+    assert acts(kept) and kept.match.intent == "HassTurnOn"
+    # Nor does a lower hypothesis that heard other words, not more of them.
+    other = decide(text_understander, [f"turn on the {name}", f"turn off the {name}"], area)
+    assert acts(other) and other.match.intent == "HassTurnOn"
+
+
 def test_a_number_is_what_most_hypotheses_heard(text_understander: Any) -> None:
     decision = decide(text_understander, ["Volume to 19.", "Volume to 90.", "volume to 90",
                                           "Volume to 90?"], "living_room")

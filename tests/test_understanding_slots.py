@@ -48,6 +48,41 @@ def test_a_name_that_looks_wrong_is_still_the_running_timer_it_sounds_like(
     assert acts(decision) and decision.match.slots["name"] == "Tea for Two"
 
 
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("heard", ["T", "at the", "up each", "well hour"])
+@pytest.mark.parametrize("sentence", ["set a {} timer for 12 minutes",
+                                      "set a timer for 12 minutes named {}"])
+def test_a_new_timer_takes_the_plausible_name_another_hypothesis_heard(
+        text_understander: Any, sentence: str, heard: str, name: str) -> None:
+    # Whisper writes "tea" as "T" and "a pizza" as "up each" in its best hypothesis, with
+    # the right words further down: the name is the one someone would give a timer.
+    decision = text_understander.engine.decide(
+        [sentence.format(heard), sentence.format(name), sentence.format(heard)], "kitchen")
+    assert acts(decision), (sentence, heard, name)
+    assert decision.match.slots["name"].casefold() == name
+    assert decision.match.slots["minutes"] == 12
+
+
+@pytest.mark.parametrize("heard", ["at the", "up each", "T", "of the"])
+def test_a_new_timer_heard_only_with_a_name_nobody_gives_starts_without_one(
+        text_understander: Any, heard: str) -> None:
+    # The duration was heard; a timer called "at the" would be a name nobody said.
+    decision = text_understander.engine.decide([f"set a {heard} timer for 4 minutes"],
+                                               "kitchen")
+    assert acts(decision)
+    assert decision.match.intent == "HassStartTimer"
+    assert decision.match.slots.get("minutes") == 4 and "name" not in decision.match.slots
+    reply = " " + decision.reply.casefold().strip(".!") + " "
+    assert f" {heard.casefold()} " not in reply, reply
+
+
+def test_a_new_timer_keeps_the_name_people_give_timers(text_understander: Any) -> None:
+    for name in NAMES:
+        decision = text_understander.engine.decide([f"set a {name} timer for 4 minutes"],
+                                                   "kitchen")
+        assert acts(decision) and decision.match.slots["name"].casefold() == name, name
+
+
 @pytest.mark.parametrize(("said", "alike"), [(90, 19), (40, 14), (30, 13), (60, 16)])
 @pytest.mark.parametrize(("sentence", "slot"), [("set the volume to {}", "volume_level"),
                                                 ("set brightness to {} percent", "brightness")])

@@ -38,7 +38,13 @@ from hub.intents.safety import (
     widens_scope,
 )
 from hub.intents.sentences import canonical, load_or_build, sample_sentences
-from hub.intents.slots import SlotChecks, free_text_agreement, prefer_supported_numbers
+from hub.intents.slots import (
+    SlotChecks,
+    free_text_agreement,
+    implausible_free_text,
+    prefer_supported_numbers,
+    without_implausible_name,
+)
 from hub.intents.targets import Resolution, resolve
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,13 +61,28 @@ STRICT_HYPOTHESES = 5
 def _pick_strict(hits: list[tuple[int, IntentMatch, Resolution]]
                  ) -> tuple[int, IntentMatch, Resolution]:
     """The first parse that resolves; when it holds free text ("pause well hour timer") and a
-    later hypothesis gives the same intent without any ("pause 1 hour timer"), that one."""
+    later hypothesis gives the same intent without any ("pause 1 hour timer"), that one; when
+    its free text is implausible ("named T"), a later one of the same intent whose free text
+    is not ("named tea"); and a later one that heard the same words and more, when the words
+    it adds make it another intent."""
     good = [h for h in hits if h[2].error is None] or hits[:1]
     first = good[0]
     if first[1].wildcard_slots:
         for hit in good[1:]:
             if hit[1].intent == first[1].intent and not hit[1].wildcard_slots:
                 return hit
+    if implausible_free_text(first[1]):
+        for hit in good[1:]:
+            if hit[1].intent == first[1].intent and not implausible_free_text(hit[1]):
+                return hit
+    heard = canonical(first[1].text).split()
+    for hit in good[1:]:
+        # "Bedside lamp" (a bare name: turn it on) best, "bedside lamp off" below: the best
+        # hypothesis lost the last word, and the word that was heard decides.
+        longer = canonical(hit[1].text).split()
+        if hit[1].intent != first[1].intent and len(longer) > len(heard) \
+                and longer[:len(heard)] == heard:
+            return hit
     return first
 
 
@@ -274,6 +295,10 @@ class IntentEngine:
         if strict_hits:
             i, match, res = prefer_supported_numbers(checks, _pick_strict(strict_hits),
                                                      strict_hits)
+            named = match
+            match = without_implausible_name(match)
+            if match is not named:
+                res = resolve(match, home)
             confidence = 1.0 if i == 0 else 0.9
             if match.wildcard_slots:
                 confidence *= free_text_agreement(match, strict_hits, len(distinct))

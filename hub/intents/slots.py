@@ -19,6 +19,7 @@ Three checks keep them honest:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -32,6 +33,8 @@ from hub.intents.targets import Resolution
 #: Intents that refer to a timer that already runs (a name must be one of those running).
 TIMER_REFERENCES = frozenset({"HassCancelTimer", "HassPauseTimer", "HassUnpauseTimer",
                               "HassTimerStatus", "HassIncreaseTimer", "HassDecreaseTimer"})
+#: Every intent whose `name` slot names a timer: the references and a new timer.
+TIMER_INTENTS = TIMER_REFERENCES | {"HassStartTimer"}
 #: How close (0-100) a heard timer name must be to a running timer's.
 TIMER_NAME_SCORE = 70.0
 #: Sensible values per numeric slot; temperatures depend on the unit (below).
@@ -104,6 +107,27 @@ def implausible_timer_name(name: str) -> bool:
         return True
     return any(w in NOT_IN_TIMER_NAMES or _numbers(w) or _CONTRACTION.search(w)
                or (len(w) == 1 and w != "i") for w in words)
+
+
+def implausible_free_text(match: IntentMatch) -> bool:
+    """Whether the free text a parse took is no value anyone says: a timer named "T", "at
+    the" or "up each" (Whisper writing "tea" as a letter, or a slipped article read as a
+    name)."""
+    return (match.intent in TIMER_INTENTS and "name" in match.wildcard_slots
+            and implausible_timer_name(str(match.slots.get("name") or "")))
+
+
+def without_implausible_name(match: IntentMatch) -> IntentMatch:
+    """A new timer without the name no one gives a timer ("set at the timer for 4 minutes"
+    starts a 4-minute timer, not one named "at the"); other parses unchanged."""
+    if match.intent != "HassStartTimer" or not implausible_free_text(match):
+        return match
+    slots = {k: v for k, v in match.slots.items() if k != "name"}
+    if not any(k in slots for k in ("hours", "minutes", "seconds")):
+        return match  # nothing left to start
+    return dataclasses.replace(
+        match, slots=slots, wildcard_slots=match.wildcard_slots - {"name"},
+        slot_texts={k: v for k, v in match.slot_texts.items() if k != "name"})
 
 
 def free_text_agreement(match: IntentMatch, hits: list[tuple[int, IntentMatch, Resolution]],
