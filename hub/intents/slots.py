@@ -8,7 +8,8 @@ Three checks keep them honest:
   knows which are (its name is snapped to the running one it sounds like); when nobody knows,
   a name no one gives a timer — a scope word ("all kitchen"), a duration ("well hour"), a
   phrase cut off at a small word ("Heat's a") — is the free text swallowing a slip, and the
-  command is refused rather than guessed;
+  command is refused rather than guessed; a new timer with such a name takes a lower
+  hypothesis's plausible one ("named tea" for "named T") or starts without a name;
 - free text carries the agreement of the hypotheses (how many of them heard the same words)
   and the recognizer's confidence (the engine caps it);
 - a number must be what most hypotheses heard (digits or words: "90", "ninety"), never one
