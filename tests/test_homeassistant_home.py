@@ -7,7 +7,8 @@ import logging
 
 from hub.intents.home import Home
 from hub.intents.home_assistant import HomeAssistantHomeSource
-from tests.plugins.homeassistant import TOKEN, FakeHomeAssistant, wait_until
+from tests.plugins.homeassistant import TOKEN, FakeHomeAssistant
+from tests.waiting import wait_until
 
 
 async def _source(fake: FakeHomeAssistant, **kwargs) -> HomeAssistantHomeSource:

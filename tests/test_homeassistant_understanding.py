@@ -15,7 +15,8 @@ import pytest_asyncio
 from hub.config import HubConfig
 from hub.intents.home_assistant import HomeAssistantHomeSource
 from hub.understanding import Understander
-from tests.plugins.homeassistant import TOKEN, wait_until
+from tests.plugins.homeassistant import TOKEN
+from tests.waiting import wait_until
 
 
 @pytest_asyncio.fixture(loop_scope="function")

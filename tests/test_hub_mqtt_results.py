@@ -22,6 +22,7 @@ from hub.mqtt.results import HubResults, NoResults, create_results
 from rehearsal.speech import espeak
 from tests.plugins.hub import ThreadedHub
 from tests.plugins.mqtt import MqttRecorder
+from tests.waiting import wait_until
 from voxhub.audio import float_to_pcm16
 from voxhub.configfile import from_mapping
 from voxhub.mqtt_link import parse_broker_url
@@ -98,11 +99,8 @@ async def test_results_wait_out_a_broker_that_is_down_and_arrive_in_order(
     try:
         for text in ("turn on the kitchen lights", "turn off the kitchen lights"):
             assert await _ask(hub.uri, Transcript(text=text)) == "intent"
-        for _ in range(100):  # published just after the answer went out
-            if len(results.outbox) == 4:
-                break
-            await asyncio.sleep(0.02)
-        assert len(results.outbox) == 4  # two intents, two replies, on disk
+        # published just after the answer went out: two intents, two replies, on disk
+        await wait_until(lambda: len(results.outbox) == 4, what="four results in the outbox")
         own_mosquitto.start()
         async with MqttRecorder(own_mosquitto.port, ["voxhub/hub/intent"], "late") as rec:
             await rec.wait_for(lambda r: len(r.on("voxhub/hub/intent")) == 2, timeout=30)

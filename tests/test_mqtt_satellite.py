@@ -12,6 +12,7 @@ from rehearsal.speech import silence
 from satellite.daemon import Satellite
 from tests.plugins.mqtt import Mosquitto, MqttRecorder
 from tests.plugins.satellite import satellite_config, save
+from tests.waiting import wait_until
 
 
 async def _publish(port: int, topic: str, payload: str) -> None:
@@ -69,10 +70,8 @@ async def test_command_topics_listen_say_all_say_mute_volume_stop(tmp_path, hub_
             await _publish(mosquitto.port, f"{base}/say", "The washing machine is done")
             await _publish(mosquitto.port, "voxhub/all/say",
                            json.dumps({"text": "Dinner is ready", "voice": "bf_emma"}))
-            for _ in range(100):
-                if len(hub_standin.announcements) == 2 and satellite.state == "idle":
-                    break
-                await asyncio.sleep(0.1)
+            await wait_until(lambda: len(hub_standin.announcements) == 2
+                             and satellite.state == "idle", what="both announcements played")
             assert hub_standin.announcements[0]["text"] == "The washing machine is done"
             assert hub_standin.announcements[1]["text"] == "Dinner is ready"
             assert hub_standin.announcements[1]["voice"]["name"] == "bf_emma"
@@ -89,11 +88,7 @@ async def test_command_topics_listen_say_all_say_mute_volume_stop(tmp_path, hub_
 
             # stop: a long announcement is cut
             await _publish(mosquitto.port, f"{base}/say", "x" * 60)
-            for _ in range(100):
-                if satellite.state == "speaking":
-                    break
-                await asyncio.sleep(0.05)
-            assert satellite.state == "speaking"
+            await wait_until(lambda: satellite.state == "speaking", what="speaking")
             await _publish(mosquitto.port, f"{base}/stop", "")
             await recorder.wait_for(lambda r: r.on(f"{base}/state")[-1:] == [b"idle"], 5)
             assert not satellite.player.busy
@@ -127,10 +122,7 @@ async def test_retained_commands_and_payloads_of_the_wrong_shape_change_nothing(
                                  ("say", '{"text": null}'), ("say", '{"text": "hi", "voice": 7}'),
                                  ("mute", "OFF"), ("say", "Fence")]:
             await _publish(mosquitto.port, f"{base}/{command}", payload)
-        for _ in range(100):
-            if hub_standin.announcements:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: hub_standin.announcements, what="an announcement")
         await asyncio.sleep(0.3)
         assert [a["text"] for a in hub_standin.announcements] == ["Fence"]
         assert not satellite.muted and satellite.sink.volume == 100
@@ -172,10 +164,7 @@ async def test_a_command_sent_the_moment_the_satellite_is_online_is_not_lost(
                         if message.payload == b"online":
                             await client.publish(f"{base}/say", "Someone is at the door", qos=1)
                             break
-                for _ in range(100):
-                    if hub_standin.announcements:
-                        break
-                    await asyncio.sleep(0.05)
+                await wait_until(lambda: hub_standin.announcements, what="the announcement")
                 assert [a["text"] for a in hub_standin.announcements] == \
                     ["Someone is at the door"]
             finally:

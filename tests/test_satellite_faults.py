@@ -26,18 +26,11 @@ from satellite.daemon import Satellite
 from satellite.hub_client import HubClient
 from tests.plugins.satellite import HubStandIn, satellite_config, save
 from tests.test_mqtt_security import make_certificates
+from tests.waiting import wait_until
 from voxhub.audio import float_to_pcm16
 from voxhub.outbox import Outbox
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-async def wait_until(predicate, timeout: float = 20.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        await asyncio.sleep(0.02)
 
 
 async def finish(task: asyncio.Task, timeout: float = 60.0) -> int:

@@ -24,6 +24,7 @@ from hub.wake.config import WakeConfig
 from hub.wake.program import WakeProgram, WakeSession
 from rehearsal.speech import espeak, silence
 from tests.plugins.hub import ThreadedHub
+from tests.waiting import wait_until
 from voxhub.audio import resample
 from voxhub.wake import BUILTIN
 from voxhub.wake_word_config import BUILTIN_MODELS, WakeWordConfig
@@ -217,24 +218,18 @@ async def test_a_client_that_goes_away_mid_stream_frees_its_detector(wake_hub, s
     program: WakeProgram = wake_hub.endpoint.programs[0]
     pcm = encode(padded(speech, "command"), 16000, 2, 1)
 
-    async def live() -> int:
-        return program.live_detectors
+    def live() -> int:
+        async def read() -> int:
+            return program.live_detectors
+        return wake_hub.call(read())
 
     async with AsyncClient.from_uri(wake_hub.uri) as client:
         await client.write_event(Detect(names=None).event())
         await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
         await client.write_event(AudioChunk(rate=16000, width=2, channels=1,
                                             audio=pcm[:16000]).event())
-        for _ in range(100):
-            if wake_hub.call(live()) == 1:
-                break
-            await asyncio.sleep(0.05)
-        assert wake_hub.call(live()) == 1
-    for _ in range(100):
-        if wake_hub.call(live()) == 0:
-            break
-        await asyncio.sleep(0.05)
-    assert wake_hub.call(live()) == 0
+        await wait_until(lambda: live() == 1, what="the stream's detector is live")
+    await wait_until(lambda: live() == 0, what="the detector is freed")
     assert not any(isinstance(session, WakeSession) and session.stream is not None
                    for conn in wake_hub.endpoint.connections
                    for session in conn.sessions.values())

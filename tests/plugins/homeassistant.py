@@ -10,7 +10,6 @@ change states, change the registries, drop every connection or go down and come 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import itertools
@@ -287,12 +286,3 @@ async def home_assistant():
         await fake.stop()
 
 
-async def wait_until(predicate, timeout: float = 5.0, step: float = 0.02) -> bool:
-    """Poll a condition the code under test reaches asynchronously."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(step)
-    return bool(predicate())
