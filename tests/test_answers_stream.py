@@ -117,7 +117,7 @@ async def test_a_server_that_hangs_gets_an_apology_in_time_and_its_request_close
         await answers.close()
     assert time.monotonic() - started < 10.0  # the server hangs for ever; the limit is 1 s
     assert outcome.text == AnswersConfig().unreachable_reply and outcome.answered_by is None
-    assert chat_server.wait_for(lambda: chat_server.streams[0].disconnected, 5)
+    assert chat_server.wait_for(lambda: chat_server.streams[0].disconnected, 30)
 
 
 async def test_a_server_that_hangs_mid_answer_is_cut_after_its_whole_sentences(
@@ -160,7 +160,7 @@ async def test_an_answer_stops_at_the_last_whole_sentence_within_max_chars(
         await answers.close()
     assert outcome.text == f"{sentences[0]} {sentences[1]}" and outcome.cut == "max_chars"
     # The rest was not generated for nothing: the request was closed.
-    assert chat_server.wait_for(lambda: chat_server.streams[0].disconnected, 5)
+    assert chat_server.wait_for(lambda: chat_server.streams[0].disconnected, 30)
 
 
 async def test_an_answer_stops_at_its_time_limit_with_what_was_said(
@@ -227,7 +227,7 @@ async def test_barge_in_closes_the_stream_and_the_server_sees_it(
         with pytest.raises(asyncio.CancelledError):
             await task
         assert await asyncio.to_thread(chat_server.wait_for,
-                                       lambda: chat_server.streams[0].disconnected, 5)
+                                       lambda: chat_server.streams[0].disconnected, 30)
         stream = chat_server.streams[0]
         assert stream.disconnected_at is not None and stream.disconnected_at >= cancelled
         assert stream.finished is None and stream.tokens_sent < len(tokens_of(chat_server.answer))

@@ -126,7 +126,7 @@ async def test_disconnect_keeps_the_model_and_reconnects(home_assistant, caplog)
             for s in home_assistant.house["states"]]
         await asyncio.sleep(0.3)  # a few refused reconnection attempts
         await home_assistant.start()
-        assert await wait_until(lambda: source.connected, timeout=5)
+        assert await wait_until(lambda: source.connected)
         assert source.current().entity("light.bedroom_lamp").state == "off"
         assert any("keeping the last home model" in r.getMessage() for r in caplog.records)
 
