@@ -283,13 +283,20 @@ class IntentEngine:
         # 1. Strict parses, best hypothesis first; one that resolves in the home wins, but free
         #    text the hypotheses disagree on gives way to a parse without it.
         strict_hits: list[tuple[int, IntentMatch, Resolution]] = []
+        #: Matches that took a part of a name for the whole ("the vacuum"): a guess.
+        completed: set[int] = set()
         for i, text in enumerate(distinct[:STRICT_HYPOTHESES]):
             match = state.strict.match(text, area_obj)
             if match is None:  # "the heater in the bedroom": the Bedroom Heater, reordered
-                described = state.described.rewrite(canonical(text))
+                described = state.described.rewrite(canonical(text), area_obj)
                 match = state.strict.match(described, area_obj) if described else None
             if match is None:  # "Regle la lumière": "Règle", its accent not heard
                 match = state.fuzzy.respelled(text, area_obj)
+            if match is None:  # "send the vacuum home": the Robot Vacuum, the only one
+                whole = state.described.completed(canonical(text), area_obj)
+                match = state.strict.match(whole, area_obj) if whole else None
+                if match is not None:
+                    completed.add(id(match))
             if match is not None:
                 strict_hits.append((i, match, resolve(match, home)))
         if strict_hits:
@@ -300,6 +307,8 @@ class IntentEngine:
             if match is not named:
                 res = resolve(match, home)
             confidence = 1.0 if i == 0 else 0.9
+            if id(named) in completed:  # as sure as a repair: an unsafe one is asked about
+                confidence = min(confidence, REPAIR_CONFIDENCE)
             if match.wildcard_slots:
                 confidence *= free_text_agreement(match, strict_hits, len(distinct))
                 if asr_confidence is not None:
