@@ -285,7 +285,7 @@ class Understander:
         return UnderstandingResult(
             text, language, IntentResult(decision.match.intent, slots),
             [e.id for e in decision.resolution.targets], decision.reply,
-            decision.confidence, timings,
+            decision.confidence, timings, understood=decision.match.text,
             conversation_id=turn.conversation_id if decision.method in (
                 "confirmed", "declined") and turn is not None else None)
 

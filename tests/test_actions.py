@@ -84,7 +84,8 @@ def _result(text: str, engine: Any, area: str | None = None) -> UnderstandingRes
     assert decision.match is not None, text
     return UnderstandingResult(text, "en", IntentResult(decision.match.intent,
                                                         dict(decision.match.slots)),
-                               [e.id for e in decision.resolution.targets], decision.reply, 1.0)
+                               [e.id for e in decision.resolution.targets], decision.reply, 1.0,
+                               understood=decision.match.text)
 
 
 def test_a_targeted_intent_counts_as_done_only_when_home_assistant_names_its_targets() -> None:
@@ -170,12 +171,43 @@ async def test_without_home_assistant_mqtt_publishes_and_none_says_nothing_acts(
     published = await MqttActor().carry_out(command, engine)
     assert published.action is not None and published.action.status is ActionStatus.PUBLISHED
     assert published.action.by == "mqtt" and not published.action.carried_out
+    assert published.action.targets == ["light.office_desk"]
     nobody = await NoActor().carry_out(command, engine)
     assert nobody.reply == NOTHING_ACTS and not nobody.action.carried_out
     question = await NoActor().carry_out(_result("is the front door locked", engine), engine)
     assert question.action.status is ActionStatus.ANSWERED and question.reply == "Yes"
     time = await NoActor().carry_out(_result("what time is it", engine), engine)
     assert time.action.by == "hub" and time.action.status is ActionStatus.ANSWERED
+
+
+async def test_a_command_handed_to_automations_is_not_claimed_as_done_but_repeated_as_understood(
+        text_understander: Any) -> None:
+    """Nobody tells the hub whether an automation acted on the MQTT message: the reply says it
+    was sent and what the hub took the words for (a repair shows), never "Turned off …"."""
+    engine = text_understander.engine
+    misheard = _result("turn off the desk lamb", engine)
+    published = await MqttActor().carry_out(misheard, engine)
+    assert published.reply == "Sent to your automations: turn off the desk lamp."
+    assert "Turned" not in published.reply
+    question = await MqttActor().carry_out(_result("is the front door locked", engine), engine)
+    assert question.action is not None and question.action.status is ActionStatus.ANSWERED
+    assert question.reply == "Yes"  # answered from the home model: true as said
+
+
+async def test_a_timer_is_handed_on_honestly_even_when_home_assistant_acts(
+        intent_api: Any, text_understander: Any) -> None:
+    """Home Assistant runs timers only for devices registered with it, and no voxhub part runs
+    them: "Timer set" would be a claim nobody made true."""
+    engine = text_understander.engine
+    actor = HomeAssistantActor(HomeAssistantIntents(intent_api.url, "secret", 5.0))
+    try:
+        result = await actor.carry_out(_result("set a timer for 5 minutes", engine), engine)
+    finally:
+        await actor.close()
+    assert intent_api.received == []  # not sent to Home Assistant
+    assert result.action is not None and result.action.status is ActionStatus.PUBLISHED
+    assert not result.action.carried_out
+    assert result.reply == "Sent to your automations: set a timer for 5 minutes."
 
 
 def test_the_action_travels_in_the_published_result() -> None:

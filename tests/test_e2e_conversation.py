@@ -82,6 +82,8 @@ async def test_a_spoken_yes_after_the_question_opens_the_garage_through_the_mqtt
     assert done["conversation_id"] == question["conversation_id"]
     # Published for the home's automations to act on (intents.act: mqtt on this hub).
     assert done["action"]["by"] == "mqtt" and done["action"]["status"] == "published"
+    assert done["reply"] == "Sent to your automations: open the garage door."  # not "Opened"
+    assert done["understood"] == "open the garage door"
     assert len(found) == 2
     # Speaking the question, listening again without a wake word, then the usual run.
     follow = seen.index("follow-up")

@@ -56,7 +56,7 @@ def test_slots_are_published_as_plain_values(text_understander: Any) -> None:
     data = result.to_dict()
     assert set(data) == {"text", "language", "intent", "targets", "reply", "confidence",
                          "timings_ms", "action", "answered_by", "conversation_id",
-                         "continue_conversation"}
+                         "continue_conversation", "understood"}
     assert data["action"] is None  # understood only: no actor has seen it yet
 
 

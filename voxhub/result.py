@@ -28,7 +28,8 @@ class ActionStatus(StrEnum):
     UNREACHABLE = "unreachable"
     #: Nothing to carry out: the hub answered it itself (the time, the date, "never mind").
     ANSWERED = "answered"
-    #: Published on MQTT for the home's automations to act on (`intents.act: mqtt`).
+    #: Published on MQTT for the home's automations to act on (`intents.act: mqtt`, and timers,
+    #: which no actor runs): nobody has confirmed that anything happened, and the reply says so.
     PUBLISHED = "published"
     #: Nobody is configured to act (`intents.act: none`).
     NOT_CARRIED_OUT = "not_carried_out"
@@ -85,6 +86,10 @@ class UnderstandingResult:
     #: The reply asks something ("Did you mean …?", an answer that wants more): the satellite
     #: listens again for a few seconds without the wake word.
     continue_conversation: bool = False
+    #: The command as the hub understood it: the sentence matched, which after a repair is what
+    #: the misheard words were taken for ("turn on the kitchen lights" for "turn on the kitchen
+    #: lice"); empty when no intent was recognized. An honest reply repeats it.
+    understood: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,6 +108,7 @@ class UnderstandingResult:
             targets=list(data.get("targets") or []),
             reply=str(data.get("reply", "")),
             confidence=float(data.get("confidence", 0.0)),
+            understood=str(data.get("understood") or ""),
             timings_ms={k: float(v) for k, v in (data.get("timings_ms") or {}).items()},
             action=(ActionOutcome.from_dict(data["action"])
                     if isinstance(data.get("action"), dict) else None),

@@ -4,8 +4,11 @@
   as `preferred_area_id` (what Home Assistant's own satellites pass), and the reply is rewritten
   from Home Assistant's answer: its speech when it has one, the hub's reply when Home Assistant
   confirmed the targets, an honest apology naming the reason otherwise.
-- `MqttActor`: the satellite publishes the intent on MQTT and the home's automations act on it;
-  the reply is the hub's, as it was before Home Assistant could act.
+- `MqttActor`: the satellite publishes the intent on MQTT and the home's automations act on it.
+  The hub cannot know whether one did, so the reply says that the command was handed on and
+  repeats it as understood ("Sent to your automations: turn on the kitchen lights"), never
+  "Turned on the light"; an automation that acts speaks its own confirmation through the
+  satellite's `say` topic. Timers, which no actor runs, are handed on the same way.
 - `NoActor`: nobody acts; the reply says so instead of claiming the action.
 
 Every actor fills `UnderstandingResult.action`, which the satellite publishes on its `intent`
@@ -79,8 +82,7 @@ class MqttActor(Actor):
 
     async def _act(self, result: UnderstandingResult, engine: IntentEngine,
                    area: str | None) -> UnderstandingResult:
-        return replace(result, action=ActionOutcome("mqtt", ActionStatus.PUBLISHED, False,
-                                                    list(result.targets)))
+        return published(result, engine, list(result.targets))
 
 
 class NoActor(Actor):
@@ -109,7 +111,7 @@ class HomeAssistantActor(Actor):
         assert result.intent is not None
         name = result.intent.name
         if name in TIMERS:
-            return replace(result, action=ActionOutcome("mqtt", ActionStatus.PUBLISHED))
+            return published(result, engine)
         slots = dict(result.intent.slots)
         area_obj = engine.home.find_area(area)
         if area_obj is not None and "area" not in slots:
@@ -128,6 +130,16 @@ class HomeAssistantActor(Actor):
 
     async def close(self) -> None:
         await self.intents.close()
+
+
+def published(result: UnderstandingResult, engine: IntentEngine,
+              targets: list[str] | None = None) -> UnderstandingResult:
+    """`result` handed on to the home's automations over MQTT: nobody has confirmed anything,
+    so the reply repeats the command as understood instead of claiming that it was done."""
+    sentence = (result.understood or result.text).strip().rstrip(".!?")
+    return replace(result, reply=phrases.phrase(engine.grammar.language, "published",
+                                                sentence=sentence),
+                   action=ActionOutcome("mqtt", ActionStatus.PUBLISHED, False, targets or []))
 
 
 def failure_reply(answer: IntentAnswer, result: UnderstandingResult,

@@ -44,7 +44,8 @@ class IntentsConfig:
     act: str = setting("auto", "Who carries out a recognized intent. home_assistant: the hub "
                        "calls Home Assistant's intent API (its own handlers and exposure rules) "
                        "and speaks what really happened; mqtt: the intent is published on the "
-                       "satellite's MQTT `intent` topic for automations to act on; none: nothing "
+                       "satellite's MQTT `intent` topic for automations to act on, and the reply "
+                       "says it was handed on, not that it was done; none: nothing "
                        "acts and replies say so. auto: home_assistant when Home Assistant is "
                        "known (the add-on, or home_assistant.url), else mqtt.",
                        choices=("auto", "home_assistant", "mqtt", "none"))

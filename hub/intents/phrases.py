@@ -3,8 +3,9 @@
 Home Assistant's intents package carries the replies of its intents ("Se ha activado la luz")
 and its error messages for every language; what the hub says beyond those — its example after
 "Sorry", the "Did you mean …?" question, the honest replies when nothing or nobody carried a
-command out — is written here, one table per language. A language without a table speaks
-English, said once in the log, rather than nothing.
+command out, or when it was only handed on to the home's automations — is written here, one
+table per language. A language without a table speaks English, said once in the log, rather
+than nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "ha_unreachable": "Sorry, I couldn't reach Home Assistant, so nothing was changed.",
         "ha_failed_for": "Sorry, Home Assistant couldn't do that for {names}.",
         "ha_failed": "Sorry, Home Assistant couldn't do that.",
+        "published": "Sent to your automations: {sentence}.",
         "and": "and",
     },
     "es": {
@@ -41,6 +43,7 @@ PHRASES: dict[str, dict[str, str]] = {
                           "ha cambiado nada.",
         "ha_failed_for": "Lo siento, Home Assistant no ha podido hacerlo con {names}.",
         "ha_failed": "Lo siento, Home Assistant no ha podido hacerlo.",
+        "published": "Enviado a tus automatizaciones: {sentence}.",
         "and": "y",
     },
     "fr": {
@@ -55,6 +58,7 @@ PHRASES: dict[str, dict[str, str]] = {
                           "changé.",
         "ha_failed_for": "Désolé, Home Assistant n'a pas pu le faire pour {names}.",
         "ha_failed": "Désolé, Home Assistant n'a pas pu le faire.",
+        "published": "Transmis à vos automatisations : {sentence}.",
         "and": "et",
     },
     "it": {
@@ -69,6 +73,7 @@ PHRASES: dict[str, dict[str, str]] = {
                           "non è cambiato niente.",
         "ha_failed_for": "Mi dispiace, Home Assistant non è riuscito a farlo per {names}.",
         "ha_failed": "Mi dispiace, Home Assistant non è riuscito a farlo.",
+        "published": "Inviato alle tue automazioni: {sentence}.",
         "and": "e",
     },
     "pt": {
@@ -83,6 +88,7 @@ PHRASES: dict[str, dict[str, str]] = {
                           "alterado.",
         "ha_failed_for": "Desculpe, o Home Assistant não conseguiu fazer isso para {names}.",
         "ha_failed": "Desculpe, o Home Assistant não conseguiu fazer isso.",
+        "published": "Enviado para as suas automatizações: {sentence}.",
         "and": "e",
     },
 }

@@ -285,7 +285,8 @@ class HandleProgram(Program[Session]):
         result = UnderstandingResult(
             intent.text or "", language,
             IntentResult(decision.match.intent, dict(decision.match.slots)),
-            [e.id for e in decision.resolution.targets], decision.reply, decision.confidence)
+            [e.id for e in decision.resolution.targets], decision.reply, decision.confidence,
+            understood=decision.match.text or intent.text or "")
         result = guard(conn, result, self.understander)
         if result.intent is None:
             await conn.send(NotHandled(text=result.reply, context={"area": area} if area
