@@ -162,6 +162,26 @@ def test_a_word_the_best_hypothesis_lost_at_its_end_decides_the_intent(
     assert acts(other) and other.match.intent == "HassTurnOn"
 
 
+@pytest.mark.parametrize(("name", "area"), [("Bedside Lamp", "bedroom"),
+                                           ("Desk Lamp", "office"),
+                                           ("Kitchen Lights", "kitchen")])
+def test_a_spoken_name_alone_does_not_say_what_to_do_with_it(
+        text_understander: Any, name: str, area: str) -> None:
+    """Home Assistant's grammar takes a bare name as "turn it on"; spoken, a bare name is
+    also what is left of "bedside lamp off" when the recognizer drops the last word."""
+    for heard in ([f"{name},"], [f"{name} door.", f"{name},", f"the {name}."]):
+        spoken = decide(text_understander, heard, area, asr_confidence=0.8)
+        assert not acts(spoken), (heard, spoken.match)
+    # A hypothesis that heard what to do decides, whichever way it says it.
+    told = decide(text_understander, [f"{name},", f"{name} off."], area, asr_confidence=0.8)
+    assert acts(told) and told.match.intent == "HassTurnOff"
+    told = decide(text_understander, [f"{name} on"], area, asr_confidence=0.8)
+    assert acts(told) and told.match.intent == "HassTurnOn" and told.confidence == 1.0
+    # Typed, the name means what Home Assistant's grammar says.
+    typed = decide(text_understander, [f"the {name}"], area)
+    assert acts(typed) and typed.match.intent == "HassTurnOn"
+
+
 def test_a_number_is_what_most_hypotheses_heard(text_understander: Any) -> None:
     decision = decide(text_understander, ["Volume to 19.", "Volume to 90.", "volume to 90",
                                           "Volume to 90?"], "living_room")

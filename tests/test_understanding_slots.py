@@ -63,7 +63,7 @@ def test_a_new_timer_takes_the_plausible_name_another_hypothesis_heard(
     assert decision.match.slots["minutes"] == 12
 
 
-@pytest.mark.parametrize("heard", ["at the", "up each", "T", "of the"])
+@pytest.mark.parametrize("heard", ["at the", "up each", "T", "of the", "up"])
 def test_a_new_timer_heard_only_with_a_name_nobody_gives_starts_without_one(
         text_understander: Any, heard: str) -> None:
     # The duration was heard; a timer called "at the" would be a name nobody said.
@@ -74,6 +74,14 @@ def test_a_new_timer_heard_only_with_a_name_nobody_gives_starts_without_one(
     assert decision.match.slots.get("minutes") == 4 and "name" not in decision.match.slots
     reply = " " + decision.reply.casefold().strip(".!") + " "
     assert f" {heard.casefold()} " not in reply, reply
+
+
+def test_a_repaired_new_timer_drops_a_name_nobody_gives_as_a_strict_parse_does(
+        text_understander: Any) -> None:
+    heard = ["Set a timer for 15 minutes name to you.", "Set a timer for 15 minutes name to."]
+    decision = text_understander.engine.decide(heard, "kitchen", asr_confidence=0.8)
+    assert acts(decision) and decision.match.intent == "HassStartTimer", decision
+    assert decision.match.slots.get("minutes") == 15 and "name" not in decision.match.slots
 
 
 def test_a_new_timer_keeps_the_name_people_give_timers(text_understander: Any) -> None:
@@ -131,11 +139,13 @@ def test_spoken_numbers_and_sound_alikes() -> None:
     assert not any(sound_alike(a, b) for a, b in [(12, 20), (19, 91), (90, 90), (20, 25)])
 
 
-@pytest.mark.parametrize("name", [*NOT_NAMES, "the", "pizza and", "one two three four", "b"])
+@pytest.mark.parametrize("name", [*NOT_NAMES, "the", "pizza and", "one two three four", "b",
+                                  "up", "you", "out"])
 def test_names_nobody_gives_a_timer(name: str) -> None:
     assert implausible_timer_name(name)
 
 
-@pytest.mark.parametrize("name", [*NAMES, "Anna's", "banana bread", "i"])
+@pytest.mark.parametrize("name", [*NAMES, "Anna's", "banana bread", "i", "wake up",
+                                  "time out"])
 def test_names_people_give_timers(name: str) -> None:
     assert not implausible_timer_name(name)

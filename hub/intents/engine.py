@@ -34,6 +34,7 @@ from hub.intents.replies import Replies
 from hub.intents.safety import (
     UNSAFE_CONFIDENCE,
     is_unsafe,
+    names_only,
     places_heard_exactly,
     widens_scope,
 )
@@ -299,6 +300,10 @@ class IntentEngine:
                     completed.add(id(match))
             if match is not None:
                 strict_hits.append((i, match, resolve(match, home)))
+        # Spoken, a bare name does not say what to do: a hypothesis or repair that does decides.
+        spoken = asr_confidence is not None
+        if spoken:
+            strict_hits = [hit for hit in strict_hits if not names_only(hit[1])]
         if strict_hits:
             i, match, res = prefer_supported_numbers(checks, _pick_strict(strict_hits),
                                                      strict_hits)
@@ -334,6 +339,8 @@ class IntentEngine:
         resolutions: dict[int, Resolution] = {}
 
         def resolves(match: IntentMatch) -> bool:
+            if spoken and names_only(match):
+                return False
             resolutions[id(match)] = res = resolve(match, home)
             return res.error is None
 
@@ -360,13 +367,16 @@ class IntentEngine:
             scored.append((probability, i, cand, res, values))
         confidence, i, cand, res, values = max(scored, key=lambda s: s[0])
         confidence = min(confidence, REPAIR_CONFIDENCE)
-        found = Assessment(cand.match, res, cand.method, i, confidence, values,
+        match = without_implausible_name(cand.match)
+        if match is not cand.match:
+            res = resolve(match, home)
+        found = Assessment(match, res, cand.method, i, confidence, values,
                            heard=canonical(considered[i]))
         heard_words = set(canonical(considered[i]).split())
-        if widens_scope(cand.match, res, heard_words):
+        if widens_scope(match, res, heard_words):
             found.rejected = "scope"
         else:
-            found.rejected = checks.check(cand.match, [])
+            found.rejected = checks.check(match, [])
         if found.rejected is None and confidence < self.config.min_confidence:
             found.rejected = "confidence"
         return found

@@ -11,6 +11,11 @@ match:
 - unsafe actions (unlock, open a garage door or gate, disarm, every light off, cancel all
   timers) need a higher confidence; below it the answer is a "Did you mean …?" question. So
   does a repair acting on several entities of an area or floor that was not heard as named.
+
+A third applies to strict parses of speech: a sentence that is only a name ("bedside lamp",
+which Home Assistant's grammar takes as "turn it on") does not say what to do when it was
+heard, because the word that said it is the one a recognizer drops at the end of an utterance
+("bedside lamp off" heard "Bedside lamp,"); it decides only when typed.
 """
 
 from __future__ import annotations
@@ -63,6 +68,23 @@ def widens_scope(match: IntentMatch, resolution: Resolution, heard_words: set[st
         return False  # a heard name that means several entities is the user's own grouping
     # An area or floor was heard (the fuzzy stage checks it) or is the satellite's own room.
     return not (match.slots.get("area") or match.slots.get("floor"))
+
+
+#: Words a sentence that is only a name may hold besides it: the articles and possessives of
+#: the grammars' `<the>` rules (en, es, fr, it, pt), never "on" or "off".
+ARTICLES = frozenset({"the", "my", "our", "a", "an", "el", "la", "los", "las", "mi", "le",
+                      "les", "l", "mon", "ma", "il", "lo", "i", "gli", "o", "os", "as"})
+
+
+def names_only(match: IntentMatch) -> bool:
+    """Whether the matched sentence is a name and nothing that says what to do with it
+    ("the bedside lamp" → turn it on, in Home Assistant's grammar)."""
+    named = match.slot_texts.get("name")
+    if not named or "name" in match.context_slots:
+        return False
+    rest = f" {canonical(match.text)} ".replace(f" {canonical(named)} ", " ", 1).split()
+    return all(word in ARTICLES for word in rest)
+
 
 def places_heard_exactly(match: IntentMatch, heard: str) -> bool:
     """Whether the area and floor of a repaired match were heard as they are named (spaces

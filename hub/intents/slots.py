@@ -64,6 +64,10 @@ NOT_IN_TIMER_NAMES = frozenset({
 NOT_AT_NAME_EDGES = frozenset({
     "a", "an", "the", "of", "to", "and", "or", "is", "are", "was", "for", "in", "on", "at",
     "with", "by", "from", "my", "your", "our", "it", "this", "that", "than", "then", "but"})
+#: Words that are never a timer's whole name ("start up timer for 8 minutes" for "start a
+#: timer"): particles and pronouns a slipped article turns into, fine inside a name ("wake up").
+NOT_A_WHOLE_NAME = frozenset({"up", "down", "off", "out", "over", "back", "you", "me", "him",
+                              "her", "them", "us", "so", "as", "too", "there", "here", "now"})
 #: Contractions ("it's", "they're") are words of a sentence, not of a name ("mom's" is one).
 _CONTRACTION = re.compile(r"^(?:it|that|what|there|here|he|she|who|where|how|let)'s$"
                           r"|'(?:re|ll|ve|d|m)$|n't$")
@@ -104,7 +108,8 @@ def implausible_timer_name(name: str) -> bool:
     if not words:
         return False
     if len(words) > MAX_TIMER_NAME_WORDS or words[0] in NOT_AT_NAME_EDGES \
-            or words[-1] in NOT_AT_NAME_EDGES:
+            or words[-1] in NOT_AT_NAME_EDGES or words == [w for w in words
+                                                           if w in NOT_A_WHOLE_NAME]:
         return True
     return any(w in NOT_IN_TIMER_NAMES or _numbers(w) or _CONTRACTION.search(w)
                or (len(w) == 1 and w != "i") for w in words)
