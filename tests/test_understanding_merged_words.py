@@ -3,7 +3,10 @@
 A recognizer writes a name the way it sounds: "playcorner" for the area Play Corner, "bath room"
 for the Bathroom Light. Name repair matches such spans against the home's names with the
 spaces taken out, but never swallows a small word of the sentence into a name ("the lights" is
-not "den lights", "the playcorner" is "the" + a name).
+not "den lights", "the playcorner" is "the" + a name), never splits a name into words the
+commands use on their own ("are any lights" is not "garden lights" said in two), and never
+takes a name heard exactly for a longer one it is part of ("living room" is not "living
+roomba").
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ def engine() -> IntentEngine:
             {"id": "light.laundry", "name": "Laundry Light", "area": "laundry"},
             {"id": "light.sunroom", "name": "Sunroom Lamp", "area": "sunroom"},
             {"id": "switch.washer", "name": "Washing Machine", "area": "laundry"},
-            {"id": "light.bathroom", "name": "Bathroom Light"}]})
+            {"id": "light.bathroom", "name": "Bathroom Light"},
+            {"id": "light.garden", "name": "Garden Lights"},
+            {"id": "vacuum.roomba", "name": "Roomba", "area": "den"}]})
     engine = IntentEngine(IntentsConfig(sentences_per_template=5, cache_index=False))
     engine.set_home(home, background=False)
     return engine
@@ -64,6 +69,25 @@ def test_small_words_of_the_sentence_are_never_taken_into_a_name(
     assert sorted(e.id for e in decision.resolution.targets) == targets
     repaired = engine._require().fuzzy.repair_names(heard)
     assert "den lights" not in repaired and "the playcorner" not in repaired, repaired
+
+
+@pytest.mark.parametrize(("heard", "repaired"), [
+    ("are any lights on in the laundry rooms", "are any lights on in the laundry room"),
+    ("are any lights on in the laundry room", "are any lights on in the laundry room"),
+    ("is the roomba in the laundry room", "is the roomba in the laundry room"),
+])
+def test_words_the_commands_use_and_names_heard_exactly_stay_as_they_were_heard(
+        engine: IntentEngine, heard: str, repaired: str) -> None:
+    assert engine._require().fuzzy.repair_names(heard) == repaired
+
+
+def test_a_question_misheard_in_a_plural_is_answered_about_the_room_it_names(
+        engine: IntentEngine) -> None:
+    decision = engine.decide(["Are any lights on in the laundry rooms?"], "den",
+                             asr_confidence=0.8)
+    assert decision.match is not None, decision
+    assert decision.match.intent == "HassGetState"
+    assert decision.match.slots == {"area": "laundry", "domain": "light", "state": "on"}
 
 
 def test_joined_and_word_by_word_scores() -> None:

@@ -73,6 +73,8 @@ class FuzzyMatcher:
         self._skeleton_keys: list[str] = []
         self._sentence_keys: list[str] = []
         self._wild_keys: list[str] = []
+        #: Words of the commands themselves, outside the home's names (from the skeletons).
+        self._grammar_words: frozenset[str] = frozenset()
         #: comparable() form → sentence, where the two differ (languages with accents).
         self._respellings: dict[str, list[str]] = {}
         if sentences is not None:
@@ -81,6 +83,9 @@ class FuzzyMatcher:
     def set_skeletons(self, skeletons: list[str]) -> None:
         self.skeletons = [s for s in skeletons if WILDCARD not in s]
         self._skeleton_keys = [comparable(s) for s in self.skeletons]
+        self._grammar_words = frozenset(
+            w for s in self.skeletons for w in s.split()
+            if w not in SLOT_TOKENS.values() and w != NUMBER and not _NUMBER_RE.match(w))
         self._add_respellings(self.skeletons, self._skeleton_keys)
 
     def set_sentences(self, sentences: list[str]) -> None:
@@ -199,6 +204,11 @@ class FuzzyMatcher:
     def repair_names(self, heard: str) -> str:
         """Replace spans that sound like a home name by the name ("garbage door" → garage door)."""
         words = heard.split()
+        # A name heard exactly is not a slip for another inside it ("living room" is not
+        # "living roomba"); a longer name around it still may be ("kitchen light").
+        exact = [(start, start + len(key.split())) for start in range(len(words))
+                 for key in self._name_keys
+                 if " ".join(words[start:start + len(key.split())]) == key]
         spans: list[tuple[float, int, int, str]] = []
         for start in range(len(words)):
             for key in self._name_keys:
@@ -206,15 +216,20 @@ class FuzzyMatcher:
                 # The same number of words, or one more or fewer: merged or split words
                 # ("playcorner" for "play corner", "bath room" for "bathroom").
                 for width in (size, size - 1, size + 1):
-                    if width < 1 or start + width > len(words):
+                    end = start + width
+                    if width < 1 or end > len(words):
                         continue
-                    span = " ".join(words[start:start + width])
+                    span = " ".join(words[start:end])
                     if span == key or len(span) < 4:
+                        continue
+                    if any(s <= start and end <= e and end - start < e - s for s, e in exact):
+                        continue
+                    if width > size and self._said_as_grammar(words[start:end], key):
                         continue
                     score = (phrase_score(span, key) if width == size
                              else joined_score(span, key))
                     if score >= self.name_score:
-                        spans.append((score + width, start, start + width, key))
+                        spans.append((score + width, start, end, key))
         if not spans:
             return heard
         used = [False] * len(words)
@@ -227,6 +242,13 @@ class FuzzyMatcher:
         for start, end, name in sorted(chosen, reverse=True):
             words[start:end] = [name]
         return " ".join(words)
+
+    def _said_as_grammar(self, span: list[str], name: str) -> bool:
+        """Whether the words a split name would be made of are each a word the commands use on
+        their own: "are any lights" is the question it sounds like, not "garden lights" split
+        in two; "bath room" can be the Bathroom ("bath" is no word of the grammar)."""
+        pieces = set(span) - set(name.split())
+        return bool(pieces) and pieces <= self._grammar_words
 
     def _skeleton(self, text: str) -> tuple[str, list[tuple[str, str]]]:
         """Exact home names replaced by their slot's placeholder, longest names first."""
